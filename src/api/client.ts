@@ -1,0 +1,212 @@
+import type { Clock } from '../core/clock.js';
+import type { Random } from '../core/clock.js';
+import {
+  APIError,
+  ConnectionError,
+  EngramError,
+  MalformedResponseError,
+  TimeoutError,
+  UserAbortError,
+} from './errors.js';
+import { Backoff, serverRetryDelayMs } from './retry.js';
+import { RunsResource } from './resources/runs.js';
+import { MemoriesResource } from './resources/memories.js';
+import { GroupsResource } from './resources/groups.js';
+import { AuthResource } from './resources/auth.js';
+
+export interface ClientOptions {
+  baseUrl: string;
+  apiKey: string;
+  clock: Clock;
+  random: Random;
+  /** Per-request timeout (connect to last byte). */
+  timeoutMs: number;
+  /** Retries for idempotent requests outside the wait engine. */
+  maxRetries?: number;
+  clientVersion: string;
+  /** Trace lines for --debug; the key is never passed in. */
+  debug?: (line: string) => void;
+  /** Aborted on Ctrl-C / SIGTERM: every request and every backoff sleep stops. */
+  signal?: AbortSignal;
+  fetch?: typeof fetch;
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | undefined>;
+  body?: unknown;
+  /** A request that is safe to send twice (GET, search, list). POST /v1/memories is not. */
+  idempotent?: boolean;
+  /** Override the client's retry count for this request (the wait engine retries itself). */
+  maxRetries?: number;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** 204 expected: no body to parse. */
+  noContent?: boolean;
+}
+
+export interface APIResponse<T> {
+  data: T;
+  status: number;
+  headers: Headers;
+  requestId: string | undefined;
+}
+
+/** Percent-encode a value as exactly one path segment. Callers validate ids first. */
+export function pathSegment(value: string): string {
+  if (value === '' || value === '.' || value === '..') throw new Error(`invalid path segment ${JSON.stringify(value)}`);
+  return encodeURIComponent(value);
+}
+
+export function isRetryable(err: unknown): boolean {
+  if (err instanceof UserAbortError) return false;
+  if (err instanceof ConnectionError || err instanceof MalformedResponseError) return true;
+  if (err instanceof APIError) return err.status === 408 || err.status === 429 || err.status >= 500;
+  return false;
+}
+
+/** The single request pipeline: URL, headers, timeout, errors, retries, debug trace. */
+export class EngramClient {
+  readonly runs = new RunsResource(this);
+  readonly memories = new MemoriesResource(this);
+  readonly groups = new GroupsResource(this);
+  readonly auth = new AuthResource(this);
+  private readonly base: string;
+
+  constructor(readonly opts: ClientOptions) {
+    this.base = opts.baseUrl.replace(/\/+$/, '');
+  }
+
+  get baseUrl(): string {
+    return this.base;
+  }
+
+  async request<T>(method: string, path: string, ro: RequestOptions = {}): Promise<APIResponse<T>> {
+    const retries = ro.idempotent ? (ro.maxRetries ?? this.opts.maxRetries ?? 2) : 0;
+    const backoff = new Backoff({ baseMs: 500, factor: 2, capMs: 8000, jitter: 0.25, random: this.opts.random });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.once<T>(method, path, ro);
+      } catch (err) {
+        if (attempt >= retries || !isRetryable(err)) throw err;
+        const hinted = err instanceof APIError ? serverRetryDelayMs(err.headers, this.opts.clock.now()) : undefined;
+        const delay = hinted ?? backoff.next();
+        this.opts.debug?.(`* retrying in ${delay}ms after: ${(err as Error).message}`);
+        try {
+          await this.opts.clock.sleep(delay, this.userSignal(ro));
+        } catch {
+          throw new UserAbortError();
+        }
+      }
+    }
+  }
+
+  private userSignal(ro: RequestOptions): AbortSignal | undefined {
+    const signals = [ro.signal, this.opts.signal].filter((s): s is AbortSignal => !!s);
+    if (signals.length === 0) return undefined;
+    return signals.length === 1 ? signals[0] : AbortSignal.any(signals);
+  }
+
+  private async once<T>(method: string, path: string, ro: RequestOptions): Promise<APIResponse<T>> {
+    const url = new URL(this.base + '/v1' + path);
+    for (const [k, v] of Object.entries(ro.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
+    const headers: Record<string, string> = {
+      Accept: 'application/json',
+      Authorization: `Bearer ${this.opts.apiKey}`,
+      'X-Engram-Client': `engram-cli/${this.opts.clientVersion}`,
+    };
+    let payload: string | undefined;
+    if (ro.body !== undefined) {
+      payload = JSON.stringify(ro.body);
+      headers['Content-Type'] = 'application/json';
+    }
+    const timeoutMs = ro.timeoutMs ?? this.opts.timeoutMs;
+    const user = this.userSignal(ro);
+    if (user?.aborted) throw new UserAbortError();
+    const ctrl = new AbortController();
+    const timer = new AbortController();
+    let timedOut = false;
+    const onUser = () => ctrl.abort();
+    user?.addEventListener('abort', onUser, { once: true });
+    this.opts.clock.sleep(timeoutMs, timer.signal).then(
+      () => {
+        timedOut = true;
+        ctrl.abort();
+      },
+      () => {},
+    );
+    const debug = this.opts.debug;
+    const started = this.opts.clock.now();
+    if (debug) {
+      debug(`> ${method} ${url.href}`);
+      for (const [k, v] of Object.entries(headers)) debug(`> ${k}: ${k === 'Authorization' ? 'Bearer [REDACTED]' : v}`);
+      if (payload !== undefined) debug(`> (${Buffer.byteLength(payload)} bytes of JSON)`);
+    }
+    const doFetch = this.opts.fetch ?? fetch;
+    try {
+      return await this.opts.clock.hold(
+        (async () => {
+          let res: Response;
+          try {
+            res = await doFetch(url, { method, headers, body: payload, signal: ctrl.signal, redirect: 'manual' });
+          } catch (err) {
+            throw this.networkError(err, timedOut, timeoutMs, url);
+          }
+          let text: string;
+          try {
+            text = await res.text();
+          } catch (err) {
+            if (timedOut) throw new TimeoutError(timeoutMs);
+            if (ctrl.signal.aborted) throw new UserAbortError();
+            throw new ConnectionError(`connection closed while reading the response from ${url.host}`, 'ETRUNCATED', {
+              cause: err,
+            });
+          }
+          const requestId = res.headers.get('x-request-id') ?? res.headers.get('request-id') ?? undefined;
+          if (debug) {
+            debug(`< ${res.status} ${res.statusText} (${this.opts.clock.now() - started}ms, ${Buffer.byteLength(text)} bytes)`);
+            res.headers.forEach((v, k) => debug(`< ${k}: ${/^(authorization|set-cookie)$/i.test(k) ? '[REDACTED]' : v}`));
+          }
+          if (res.status >= 400 || (res.status >= 300 && res.status < 400)) {
+            throw APIError.from(res.status, res.statusText, text, res.headers);
+          }
+          if (ro.noContent || res.status === 204) return { data: undefined as T, status: res.status, headers: res.headers, requestId };
+          if (text.trim() === '') throw new MalformedResponseError(`empty response body (HTTP ${res.status})`, res.status);
+          let data: unknown;
+          try {
+            data = JSON.parse(text);
+          } catch {
+            const declared = res.headers.get('content-length');
+            const hint = declared && Number(declared) !== Buffer.byteLength(text) ? ' (truncated)' : '';
+            throw new MalformedResponseError(
+              `response is not valid JSON${hint}: ${(res.headers.get('content-type') ?? 'no content type').split(';')[0]}`,
+              res.status,
+            );
+          }
+          return { data: data as T, status: res.status, headers: res.headers, requestId };
+        })(),
+      );
+    } finally {
+      timer.abort();
+      user?.removeEventListener('abort', onUser);
+    }
+  }
+
+  private networkError(err: unknown, timedOut: boolean, timeoutMs: number, url: URL): EngramError {
+    if (timedOut) return new TimeoutError(timeoutMs);
+    const e = err as { name?: string; cause?: { code?: string; message?: string } };
+    if (e?.name === 'AbortError') return new UserAbortError();
+    const code = e?.cause?.code;
+    const why = code ?? e?.cause?.message ?? (err as Error)?.message ?? 'unknown error';
+    const human: Record<string, string> = {
+      ECONNREFUSED: 'connection refused',
+      ECONNRESET: 'connection reset',
+      ENOTFOUND: 'host not found (DNS)',
+      EAI_AGAIN: 'DNS lookup failed',
+      UND_ERR_SOCKET: 'connection closed by the server',
+      ETIMEDOUT: 'connection timed out',
+      EHOSTUNREACH: 'host unreachable',
+      UND_ERR_CONNECT_TIMEOUT: 'connect timed out',
+    };
+    return new ConnectionError(`cannot reach ${url.host}: ${human[code ?? ''] ?? why}`, code, { cause: err });
+  }
+}

@@ -1,0 +1,78 @@
+import type { EngramClient, RequestOptions } from '../client.js';
+import { pathSegment } from '../client.js';
+import { MalformedResponseError } from '../errors.js';
+import type { CreateMemoryRequest, ListRequest, Memory, MemoryList, RunOutput, SearchRequest } from '../types.js';
+
+export interface ScopeQuery {
+  user_id?: string;
+  group?: string;
+}
+
+export class MemoriesResource {
+  constructor(private readonly client: EngramClient) {}
+
+  /** Starts a pipeline run. Never retried: adds are not idempotent. */
+  async add(body: CreateMemoryRequest, ro: Pick<RequestOptions, 'signal' | 'timeoutMs'> = {}): Promise<RunOutput> {
+    const res = await this.client.request<unknown>('POST', '/memories', { body: stripUndefined(body), ...ro, idempotent: false });
+    const d = res.data as Record<string, unknown> | null;
+    if (!d || typeof d !== 'object' || typeof d.run_id !== 'string') {
+      throw new MalformedResponseError('add response has no run_id', res.status);
+    }
+    const { $schema: _s, ...rest } = d;
+    if (rest.error === null) delete rest.error;
+    return rest as RunOutput;
+  }
+
+  async get(id: string, scope: ScopeQuery = {}, ro: RequestOptions = {}): Promise<Memory> {
+    const res = await this.client.request<Memory>('GET', `/memories/${pathSegment(id)}`, {
+      query: { ...scope },
+      idempotent: true,
+      ...ro,
+    });
+    return dropSchema(res.data);
+  }
+
+  async delete(id: string, scope: ScopeQuery = {}, ro: RequestOptions = {}): Promise<void> {
+    await this.client.request<void>('DELETE', `/memories/${pathSegment(id)}`, {
+      query: { ...scope },
+      idempotent: true,
+      noContent: true,
+      ...ro,
+    });
+  }
+
+  async search(body: SearchRequest, ro: RequestOptions = {}): Promise<MemoryList> {
+    const res = await this.client.request<MemoryList>('POST', '/memories/search', { body: stripUndefined(body), idempotent: true, ...ro });
+    return normalizeList(res.data);
+  }
+
+  async list(body: ListRequest, ro: RequestOptions = {}): Promise<MemoryList> {
+    const res = await this.client.request<MemoryList>('POST', '/memories/list', { body: stripUndefined(body), idempotent: true, ...ro });
+    return normalizeList(res.data);
+  }
+}
+
+function dropSchema<T>(v: T): T {
+  if (v && typeof v === 'object' && '$schema' in v) {
+    const { $schema: _s, ...rest } = v as Record<string, unknown>;
+    return rest as T;
+  }
+  return v;
+}
+
+function normalizeList(d: unknown): MemoryList {
+  const o = (d && typeof d === 'object' ? d : {}) as Record<string, unknown>;
+  const memories = Array.isArray(o.memories) ? (o.memories as Memory[]).map(dropSchema) : [];
+  return { memories, total: typeof o.total === 'number' ? o.total : memories.length };
+}
+
+/** Optional fields are omitted, never sent as null or undefined. */
+export function stripUndefined<T>(v: T): T {
+  if (Array.isArray(v)) return v.map(stripUndefined) as T;
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, val] of Object.entries(v)) if (val !== undefined) out[k] = stripUndefined(val);
+    return out as T;
+  }
+  return v;
+}

@@ -1,0 +1,40 @@
+import type { EngramClient, RequestOptions } from '../client.js';
+import { pathSegment } from '../client.js';
+import { MalformedResponseError } from '../errors.js';
+import type { CommittedOperation, CommittedOperations, Run } from '../types.js';
+
+export class RunsResource {
+  constructor(private readonly client: EngramClient) {}
+
+  async get(runId: string, ro: Omit<RequestOptions, 'body' | 'query'> = {}): Promise<Run> {
+    const res = await this.client.request<unknown>('GET', `/runs/${pathSegment(runId)}`, { idempotent: true, ...ro });
+    return normalizeRun(res.data, res.status);
+  }
+}
+
+function normalizeOps(list: unknown): CommittedOperation[] {
+  if (!Array.isArray(list)) return [];
+  return list.filter((o): o is CommittedOperation => !!o && typeof o === 'object' && typeof (o as CommittedOperation).memory_id === 'string');
+}
+
+export function normalizeCommitted(raw: unknown): CommittedOperations {
+  const o = raw && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
+  return { ...o, created: normalizeOps(o.created), updated: normalizeOps(o.updated), deleted: normalizeOps(o.deleted) };
+}
+
+/**
+ * The run as the contract shows it: API fields kept (unknown ones too), `$schema` dropped,
+ * `committed_operations` always an object of three arrays, `error: null` dropped.
+ * A body without a string `run_id` and `status` is malformed (retried by the wait engine).
+ */
+export function normalizeRun(raw: unknown, httpStatus = 200): Run {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new MalformedResponseError('run response is not a JSON object', httpStatus);
+  }
+  const { $schema: _schema, ...rest } = raw as Record<string, unknown>;
+  if (typeof rest.run_id !== 'string' || typeof rest.status !== 'string' || rest.status === '') {
+    throw new MalformedResponseError('run response has no run_id or status', httpStatus);
+  }
+  if (rest.error === null) delete rest.error;
+  return { ...rest, committed_operations: normalizeCommitted(rest.committed_operations) } as Run;
+}

@@ -1,0 +1,33 @@
+import { UserAbortError } from '../api/errors.js';
+import { systemIO } from '../io/streams.js';
+import { ExitCode } from './exit-codes.js';
+import { runCli } from './run.js';
+
+/** The only code that touches `process`: signals, broken pipes and the exit code. */
+export async function main(argv: string[]): Promise<void> {
+  const io = systemIO();
+  const ctrl = new AbortController();
+  let exitCode: number | undefined;
+  let interrupts = 0;
+  const onSignal = (name: 'SIGINT' | 'SIGTERM') => {
+    const code = name === 'SIGINT' ? ExitCode.SIGINT : ExitCode.SIGTERM;
+    if (++interrupts > 1) process.exit(code); // a second Ctrl-C leaves at once
+    ctrl.abort(new UserAbortError(name));
+    // Whatever is in flight gets a moment to stop cleanly (cursor, hint), then we leave.
+    setTimeout(() => process.exit(code), 3000).unref();
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  // `engram … | head -1`: the reader went away. Stop quietly; nothing more can be said.
+  const onPipeError = (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(exitCode ?? ExitCode.OK);
+    throw err;
+  };
+  process.stdout.on('error', onPipeError);
+  process.stderr.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+  exitCode = await runCli(argv.slice(2), { io, signal: ctrl.signal });
+  // Let stdout drain (pipes may be asynchronous), then leave even if sockets linger.
+  process.stdout.write('', () => process.exit(exitCode));
+}

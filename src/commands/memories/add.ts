@@ -1,0 +1,134 @@
+import { UsageError } from '../../api/errors.js';
+import type { CreateMemoryRequest, RunOutput } from '../../api/types.js';
+import type { Context } from '../../cli/context.js';
+import { parseProperties } from '../../cli/flags.js';
+import { INPUT_TYPES, readContent, type InputType, type Reading } from '../../input/content.js';
+import { decodeInput } from '../../input/text.js';
+import { MAX_INPUT_BYTES } from '../../io/read.js';
+import { jsonDocument, ndjsonLine } from '../../output/format.js';
+import { sanitize } from '../../output/sanitize.js';
+import { parseWaitFlags, waitAndReport, type WaitFlags } from '../runs/wait-runner.js';
+
+export interface AddOptions extends WaitFlags {
+  file?: string;
+  type?: string;
+  topic?: string;
+  userId?: string;
+  group?: string;
+  property?: string[];
+  conversationId?: string;
+  wait?: boolean;
+}
+
+/** After an add, a 404 on the new run is retried this long (eventual consistency). */
+export const ADD_NOT_FOUND_GRACE_MS = 5_000;
+
+async function readFileInput(ctx: Context, path: string): Promise<{ buf: Buffer; source: string }> {
+  if (path === '-') return { buf: await ctx.readStdin('--file -'), source: 'standard input' };
+  const { open } = await import('node:fs/promises');
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : code;
+    throw new UsageError(`cannot read --file ${path}: ${why}`);
+  }
+  try {
+    const st = await fh.stat();
+    if (st.isDirectory()) throw new UsageError(`cannot read --file ${path}: it is a directory`);
+    if (st.size > MAX_INPUT_BYTES) {
+      throw new UsageError(
+        `--file ${path} is ${(st.size / 1024 / 1024).toFixed(1)} MiB, over the ${MAX_INPUT_BYTES / 1024 / 1024} MiB limit for one add`,
+        'split it, e.g. one add per line with --jsonl',
+      );
+    }
+    const { readAll } = await import('../../io/read.js');
+    return { buf: await readAll(fh.createReadStream({ autoClose: false }), `--file ${path}`), source: path };
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(`cannot read --file ${path}: ${code === 'EISDIR' ? 'it is a directory' : (code ?? (err as Error).message)}`);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Turn arguments and flags into the request body, validating everything before any request. */
+export async function buildAddRequest(ctx: Context, texts: string[], o: AddOptions): Promise<{ body: CreateMemoryRequest; reading: Reading }> {
+  if (o.type !== undefined && !(INPUT_TYPES as readonly string[]).includes(o.type)) {
+    throw new UsageError(`invalid --type ${JSON.stringify(o.type)}`, `use one of: ${INPUT_TYPES.join(', ')}`);
+  }
+  if (o.topic !== undefined && o.topic.trim() === '') throw new UsageError('--topic is empty');
+  let reading: Reading;
+  if (o.file !== undefined) {
+    if (texts.length > 0) throw new UsageError('give text arguments or --file, not both');
+    const { buf, source } = await readFileInput(ctx, o.file);
+    reading = readContent(decodeInput(buf, source), source, { type: o.type as InputType | undefined, topic: o.topic, warn: (m) => ctx.warn(m) });
+  } else {
+    if (texts.length === 0) {
+      throw new UsageError('nothing to add', 'pass text arguments, or --file PATH (use - for standard input)');
+    }
+    if (o.type !== undefined && o.type !== 'string') throw new UsageError(`--type ${o.type} needs --file; text arguments are string input`);
+    texts.forEach((t, i) => {
+      if (t.trim() === '') throw new UsageError(`text argument ${i + 1} is empty`, 'give some text to remember');
+    });
+    reading = o.topic !== undefined
+      ? { input: { pre_extracted: { items: texts.map((content) => ({ content, topic: o.topic! })) } }, kind: 'text lines' }
+      : { input: { string: { content: texts } }, kind: 'plain text' };
+  }
+  const body: CreateMemoryRequest = { ...(reading.body ?? {}), input: reading.input };
+  if (o.userId !== undefined) {
+    if (o.userId.trim() === '') throw new UsageError('--user-id is empty');
+    body.user_id = o.userId;
+  }
+  if (o.group !== undefined) {
+    if (o.group.trim() === '') throw new UsageError('--group is empty');
+    body.group = o.group;
+  }
+  const props = parseProperties(o.property);
+  if (props || o.conversationId !== undefined) {
+    body.properties = { ...(body.properties ?? {}), ...(props ?? {}) };
+    if (o.conversationId !== undefined) {
+      if (o.conversationId.trim() === '') throw new UsageError('--conversation-id is empty');
+      if (props?.conversation_id !== undefined && props.conversation_id !== o.conversationId) {
+        throw new UsageError('--conversation-id and --property conversation_id disagree', 'give one of them');
+      }
+      body.properties.conversation_id = o.conversationId;
+    }
+  }
+  return { body, reading };
+}
+
+export async function memoriesAdd(ctx: Context, texts: string[], o: AddOptions): Promise<number> {
+  const settings = o.wait ? parseWaitFlags(ctx, o) : undefined;
+  if (!o.wait && (o.timeout || o.interval || o.until || o.failFast || o.events)) {
+    throw new UsageError('--timeout, --interval, --until, --fail-fast and --events need --wait');
+  }
+  const { body } = await buildAddRequest(ctx, texts, o);
+  const format = ctx.format();
+  const client = await ctx.client();
+  const out: RunOutput = await client.memories.add(body);
+  const id = out.run_id;
+  const humanOut = format === 'table' || format === 'plain';
+  if (settings) {
+    if (ctx.quiet && humanOut) ctx.io.stdout.write(id + '\n');
+    else ctx.info(`submitted run ${sanitize(id)}; waiting for it (Ctrl-C stops waiting, not the run)`);
+    return waitAndReport(ctx, [id], settings, { notFoundGraceMs: ADD_NOT_FOUND_GRACE_MS, humanReport: !(ctx.quiet && humanOut) });
+  }
+  if (ctx.quiet && humanOut) {
+    ctx.io.stdout.write(id + '\n');
+  } else if (format === 'json') {
+    ctx.io.stdout.write(jsonDocument(out));
+  } else if (format === 'ndjson') {
+    ctx.io.stdout.write(ndjsonLine(out));
+  } else {
+    const t = ctx.outTheme();
+    const tty = format === 'table';
+    const status = tty ? `${t.statusSymbol(out.status)} ${t.status(sanitize(out.status))}` : sanitize(out.status);
+    const key = (k: string) => (tty ? t.c.bold(k.padEnd(7)) : `${k}:`);
+    ctx.io.stdout.write(`${key('run_id')} ${sanitize(id)}\n${key('status')} ${status}\n`);
+    ctx.info(`wait for it with: engram runs wait ${sanitize(id)}`);
+  }
+  return 0;
+}

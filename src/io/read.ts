@@ -1,0 +1,24 @@
+import type { Readable } from 'node:stream';
+import { UsageError } from '../api/errors.js';
+
+/** Inputs larger than this are refused before they are read whole (memory stays bounded). */
+export const MAX_INPUT_BYTES = 25 * 1024 * 1024;
+
+export async function readAll(stream: Readable, what: string, limit = MAX_INPUT_BYTES): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    size += b.length;
+    if (size > limit) {
+      stream.destroy();
+      throw new UsageError(`${what} is larger than ${limit / 1024 / 1024} MiB`, 'split it into several adds (see --jsonl)');
+    }
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks);
+}
+
+export async function readAllText(stream: Readable, what: string): Promise<string> {
+  return (await readAll(stream, what)).toString('utf8');
+}

@@ -1,0 +1,26 @@
+import { UsageError } from '../api/errors.js';
+
+export type OutputFormat = 'table' | 'plain' | 'json' | 'ndjson';
+
+/** `-o table|json|ndjson` and `--json`; default table on a TTY, the plain human layout otherwise. */
+export function resolveFormat(output: string | undefined, json: boolean | undefined, stdoutTTY: boolean): OutputFormat {
+  if (output !== undefined && !['table', 'json', 'ndjson'].includes(output)) {
+    throw new UsageError(`invalid --output ${JSON.stringify(output)}`, 'use one of: table, json, ndjson');
+  }
+  if (json && output !== undefined && output !== 'json') {
+    throw new UsageError(`--json conflicts with --output ${output}`, 'give one of them');
+  }
+  if (json || output === 'json') return 'json';
+  if (output === 'ndjson') return 'ndjson';
+  if (output === 'table') return stdoutTTY ? 'table' : 'plain';
+  return stdoutTTY ? 'table' : 'plain';
+}
+
+/** JSON for stdout: one document, 2-space indented, newline-terminated. */
+export function jsonDocument(value: unknown): string {
+  return JSON.stringify(value, null, 2) + '\n';
+}
+
+export function ndjsonLine(value: unknown): string {
+  return JSON.stringify(value) + '\n';
+}

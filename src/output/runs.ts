@@ -1,0 +1,80 @@
+import type { CommittedOperations, Run } from '../api/types.js';
+import type { OutputFormat } from './format.js';
+import { jsonDocument, ndjsonLine } from './format.js';
+import { sanitize } from './sanitize.js';
+import type { Theme } from './theme.js';
+import { between, formatTimestamp } from './time.js';
+
+export interface RenderOptions {
+  format: OutputFormat;
+  theme: Theme;
+  nowMs: number;
+  /** Memory ids shown per run in human views before "… N more" (all of them in JSON). */
+  maxIds?: number;
+}
+
+export function opsCounts(ops: CommittedOperations): string {
+  return `+${ops.created.length} ~${ops.updated.length} -${ops.deleted.length}`;
+}
+
+/** The console's Run Detail panel, as labelled rows. */
+function detailRows(run: Run, o: RenderOptions): Array<[string, string]> {
+  const tty = o.format === 'table';
+  const s = (v: unknown) => (v === undefined || v === null || v === '' ? '-' : sanitize(String(v)));
+  const rows: Array<[string, string]> = [
+    ['Run ID', s(run.run_id)],
+    ['Status', tty ? `${o.theme.statusSymbol(run.status)} ${o.theme.status(sanitize(run.status))}` : s(run.status)],
+    ['Input type', s(run.input_type)],
+    ['User', s(run.user_id)],
+    ['Group ID', s(run.group_id)],
+    ['Starting step', s(run.starting_step)],
+    ['Created', formatTimestamp(run.created_at, o.nowMs, tty)],
+    ['Updated', formatTimestamp(run.updated_at, o.nowMs, tty)],
+    ['Duration', between(run.created_at, run.updated_at)],
+  ];
+  if (run.error !== undefined || run.status === 'failed') {
+    rows.push(['Error', tty ? o.theme.c.red(s(run.error)) : s(run.error)]);
+  }
+  rows.push(['Operations', opsCounts(run.committed_operations)]);
+  return rows;
+}
+
+function opLines(run: Run, o: RenderOptions, indent: string): string[] {
+  const max = o.format === 'table' ? (o.maxIds ?? 20) : Infinity;
+  const ops = run.committed_operations;
+  const all: Array<[string, string]> = [
+    ...ops.created.map((x) => ['+', x.memory_id] as [string, string]),
+    ...ops.updated.map((x) => ['~', x.memory_id] as [string, string]),
+    ...ops.deleted.map((x) => ['-', x.memory_id] as [string, string]),
+  ];
+  const c = o.theme.c;
+  const paint: Record<string, (s: string) => string> = { '+': c.green, '~': c.yellow, '-': c.red };
+  const lines = all.slice(0, max).map(([k, id]) => `${indent}${paint[k]!(k)} ${sanitize(id)}`);
+  if (all.length > max) lines.push(`${indent}… ${all.length - max} more (use --json for all)`);
+  return lines;
+}
+
+/** One run, human layout: aligned rows on a TTY (colour, relative times); key: value lines when piped. */
+export function renderRunHuman(run: Run, o: RenderOptions): string {
+  const rows = detailRows(run, o);
+  if (o.format === 'table') {
+    const width = Math.max(...rows.map(([k]) => k.length));
+    const out = rows.map(([k, v]) => `${o.theme.c.bold(k.padEnd(width))}  ${v}`);
+    out.push(...opLines(run, o, ' '.repeat(width + 2)));
+    return out.join('\n') + '\n';
+  }
+  const key = (label: string) => label.toLowerCase().replace(/ /g, '_');
+  const out = rows.map(([k, v]) => `${key(k)}: ${v}`);
+  const ops = run.committed_operations;
+  for (const [kind, list] of [['created', ops.created], ['updated', ops.updated], ['deleted', ops.deleted]] as const) {
+    for (const op of list) out.push(`${kind}: ${sanitize(op.memory_id)}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+/** Several runs: JSON array in argument order, NDJSON lines, or human blocks separated by blank lines. */
+export function renderRuns(runs: Run[], o: RenderOptions, single: boolean): string {
+  if (o.format === 'json') return jsonDocument(single ? runs[0] : runs);
+  if (o.format === 'ndjson') return runs.map(ndjsonLine).join('');
+  return runs.map((r) => renderRunHuman(r, o)).join('\n');
+}

@@ -1,0 +1,32 @@
+import { runCli } from '../../src/cli/run.js';
+import { FakeClock } from '../../src/core/fake-clock.js';
+import { seededRandom, type Clock } from '../../src/core/clock.js';
+import { testIO, type TestIOOptions } from './io.js';
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  stdoutBytes: Buffer;
+  stderrBytes: Buffer;
+}
+
+export interface RunOptions extends TestIOOptions {
+  clock?: Clock;
+  signal?: AbortSignal;
+  seed?: number;
+}
+
+/** Run the real CLI in-process with in-memory streams and (by default) a virtual clock. */
+export async function cli(argv: string[], o: RunOptions = {}): Promise<CliResult> {
+  const io = testIO(o);
+  const code = await runCli(argv, {
+    io,
+    clock: o.clock ?? new FakeClock(),
+    random: seededRandom(o.seed ?? 42),
+    signal: o.signal,
+  });
+  return { code, stdout: io.out.text, stderr: io.err.text, stdoutBytes: io.out.bytes, stderrBytes: io.err.bytes };
+}
+
+export const KEY = 'eng_test_secret_key_0123456789abcdef';

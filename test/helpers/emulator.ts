@@ -1,0 +1,55 @@
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { FakeClock } from '../../src/core/fake-clock.js';
+import { startEmulator, type Emulator } from '../../src/emulator/server.js';
+import { KEY } from './cli.js';
+
+export interface Fixture {
+  emu: Emulator;
+  clock: FakeClock;
+  /** Env for the CLI pointed at this emulator with the test key. */
+  env: Record<string, string>;
+  /** POST to the emulator's control surface. */
+  control(path: string, body?: unknown, method?: string): Promise<unknown>;
+  /** Add through the API directly (not the CLI) and return the run id. */
+  addRaw(body: unknown, key?: string): Promise<string>;
+}
+
+/**
+ * One emulator on an ephemeral loopback port per test file, sharing a virtual clock with the
+ * in-process CLI. Faults and state are reset after each test.
+ */
+export function useEmulator(opts: { runTimeMs?: number } = {}): Fixture {
+  const f = {} as Fixture;
+  beforeAll(async () => {
+    f.clock = new FakeClock();
+    f.emu = await startEmulator({ port: 0, clock: f.clock, runTimeMs: opts.runTimeMs ?? 2000 });
+    f.env = { ENGRAM_BASE_URL: f.emu.url, ENGRAM_API_KEY: KEY };
+    f.control = async (path, body, method = 'POST') => {
+      const res = await fetch(f.emu.url + path, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      if (res.status >= 400) throw new Error(`control ${path}: ${res.status} ${text}`);
+      return text ? JSON.parse(text) : undefined;
+    };
+    f.addRaw = async (body, key = KEY) => {
+      const res = await fetch(f.emu.url + '/v1/memories', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify(body),
+      });
+      const json = (await res.json()) as { run_id: string };
+      if (res.status !== 200) throw new Error(`add: ${res.status} ${JSON.stringify(json)}`);
+      return json.run_id;
+    };
+  });
+  afterEach(async () => {
+    await f.control('/_emulator/faults', undefined, 'DELETE');
+  });
+  afterAll(async () => {
+    await f.emu?.close();
+  });
+  return f;
+}
