@@ -20,14 +20,14 @@ export interface Run {
   run_id: string;
   /** A string, not only RunStatus: unknown values must survive and are treated as non-terminal. */
   status: string;
-  group_id?: string;
-  starting_step?: number;
-  input_type?: string;
-  created_at?: string;
-  updated_at?: string;
-  user_id?: string;
+  group_id?: string | null;
+  starting_step?: number | null;
+  input_type?: string | null;
+  created_at?: string | null;
+  updated_at?: string | null;
+  user_id?: string | null;
   committed_operations: CommittedOperations;
-  error?: string;
+  error?: string | null;
   [k: string]: unknown;
 }
 

@@ -48,7 +48,11 @@ export function colorEnabled(mode: ColorMode, isTTY: boolean, env: Record<string
   return isTTY;
 }
 
-/** Spinners need a TTY that can redraw. */
+/**
+ * Spinners need a TTY that can redraw, with a known width: a pseudo-terminal that reports
+ * 0 columns would make a spinner's line arithmetic explode, so it gets plain lines instead.
+ */
 export function canAnimate(io: IOStreams): boolean {
-  return io.stderrTTY && io.env.TERM !== 'dumb' && !io.env.CI;
+  const cols = (io.stderr as { columns?: number }).columns ?? 0;
+  return io.stderrTTY && io.env.TERM !== 'dumb' && !io.env.CI && cols > 0;
 }

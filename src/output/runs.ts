@@ -32,7 +32,7 @@ function detailRows(run: Run, o: RenderOptions): Array<[string, string]> {
     ['Updated', formatTimestamp(run.updated_at, o.nowMs, tty)],
     ['Duration', between(run.created_at, run.updated_at)],
   ];
-  if (run.error !== undefined || run.status === 'failed') {
+  if ((run.error !== undefined && run.error !== null) || run.status === 'failed') {
     rows.push(['Error', tty ? o.theme.c.red(s(run.error)) : s(run.error)]);
   }
   rows.push(['Operations', opsCounts(run.committed_operations)]);

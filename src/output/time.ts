@@ -1,7 +1,7 @@
 import { formatDuration } from '../cli/flags.js';
 
 /** "2m ago (2026-12-03T10:00:01Z)" on a TTY; the server's RFC 3339 string otherwise. */
-export function formatTimestamp(iso: string | undefined, nowMs: number, tty: boolean): string {
+export function formatTimestamp(iso: string | null | undefined, nowMs: number, tty: boolean): string {
   if (!iso) return '-';
   if (!tty) return iso;
   const t = Date.parse(iso);
@@ -22,7 +22,7 @@ export function relative(deltaMs: number): string {
 }
 
 /** Time between two RFC 3339 stamps, or '-' when either is missing. */
-export function between(a: string | undefined, b: string | undefined): string {
+export function between(a: string | null | undefined, b: string | null | undefined): string {
   if (!a || !b) return '-';
   const d = Date.parse(b) - Date.parse(a);
   return Number.isNaN(d) ? '-' : formatDuration(d);

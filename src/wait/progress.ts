@@ -74,7 +74,9 @@ export class WaitProgress implements WaitListener {
   }
 
   private render(): void {
-    if (this.spinner) this.spinner.text = this.spinnerText();
+    if (!this.spinner) return;
+    this.spinner.text = this.spinnerText();
+    this.spinner.render();
   }
 
   private async heartbeat(): Promise<void> {

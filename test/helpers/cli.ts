@@ -30,3 +30,13 @@ export async function cli(argv: string[], o: RunOptions = {}): Promise<CliResult
 }
 
 export const KEY = 'eng_test_secret_key_0123456789abcdef';
+
+/** A loopback URL where nothing listens (connection refused). */
+export async function closedPortUrl(): Promise<string> {
+  const { createServer } = await import('node:net');
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return `http://127.0.0.1:${port}`;
+}

@@ -22,9 +22,11 @@ export function normalizeCommitted(raw: unknown): CommittedOperations {
   return { ...o, created: normalizeOps(o.created), updated: normalizeOps(o.updated), deleted: normalizeOps(o.deleted) };
 }
 
+const STABLE_KEYS = ['group_id', 'user_id', 'starting_step', 'input_type', 'created_at', 'updated_at', 'error'] as const;
+
 /**
  * The run as the contract shows it: API fields kept (unknown ones too), `$schema` dropped,
- * `committed_operations` always an object of three arrays, `error: null` dropped.
+ * `committed_operations` always an object of three arrays, absent fields present as null.
  * A body without a string `run_id` and `status` is malformed (retried by the wait engine).
  */
 export function normalizeRun(raw: unknown, httpStatus = 200): Run {
@@ -35,6 +37,7 @@ export function normalizeRun(raw: unknown, httpStatus = 200): Run {
   if (typeof rest.run_id !== 'string' || typeof rest.status !== 'string' || rest.status === '') {
     throw new MalformedResponseError('run response has no run_id or status', httpStatus);
   }
-  if (rest.error === null) delete rest.error;
+  // The same keys for every status, so `jq .error` or `.user_id` never meets a missing key.
+  for (const k of STABLE_KEYS) if (rest[k] === undefined) rest[k] = null;
   return { ...rest, committed_operations: normalizeCommitted(rest.committed_operations) } as Run;
 }

@@ -126,17 +126,8 @@ export async function waitAndReport(
   const outTheme = ctx.outTheme();
   const errTheme = ctx.errTheme();
   const { io, clock } = ctx;
-  let engine!: WaitEngine;
-  const progress = await WaitProgress.start({
-    io,
-    theme: errTheme,
-    clock,
-    quiet: ctx.quiet,
-    events: s.events,
-    summary: () => engine.summary(),
-    total: new Set(ids).size,
-  });
-  engine = new WaitEngine({
+  let progress!: WaitProgress;
+  const engine: WaitEngine = new WaitEngine({
     ids,
     fetchRun: (id, signal, timeoutMs) => client.runs.get(id, { signal, timeoutMs, maxRetries: 0 }),
     clock,
@@ -161,6 +152,15 @@ export async function waitAndReport(
         if (format === 'ndjson') io.stdout.write(ndjsonLine(waitJson(r, clock.now())));
       },
     },
+  });
+  progress = await WaitProgress.start({
+    io,
+    theme: errTheme,
+    clock,
+    quiet: ctx.quiet,
+    events: s.events,
+    summary: () => engine.summary(),
+    total: new Set(ids).size,
   });
   let results: RunResult[];
   try {
