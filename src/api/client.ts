@@ -120,13 +120,15 @@ export class EngramClient {
       headers['Content-Type'] = 'application/json';
     }
     const timeoutMs = ro.timeoutMs ?? this.opts.timeoutMs;
-    const user = this.userSignal(ro);
-    if (user?.aborted) throw new UserAbortError();
+    // Listen to the caller's and the client's signals directly (no AbortSignal.any per
+    // request: on Node 20 composite signals stay referenced by long-lived sources).
+    const userSignals = [ro.signal, this.opts.signal].filter((s): s is AbortSignal => !!s);
+    if (userSignals.some((s) => s.aborted)) throw new UserAbortError();
     const ctrl = new AbortController();
     const timer = new AbortController();
     let timedOut = false;
     const onUser = () => ctrl.abort();
-    user?.addEventListener('abort', onUser, { once: true });
+    for (const s of userSignals) s.addEventListener('abort', onUser, { once: true });
     this.opts.clock.sleep(timeoutMs, timer.signal).then(
       () => {
         timedOut = true;
@@ -187,7 +189,7 @@ export class EngramClient {
       );
     } finally {
       timer.abort();
-      user?.removeEventListener('abort', onUser);
+      for (const s of userSignals) s.removeEventListener('abort', onUser);
     }
   }
 

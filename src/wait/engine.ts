@@ -80,7 +80,7 @@ export interface WaitOptions {
 }
 
 export const DEFAULT_FIRST_DELAY_MS = 250;
-export const DEFAULT_GROWTH = 1.3;
+export const DEFAULT_GROWTH = 1.45;
 const JITTER = 0.1;
 
 export function exitCodeFor(outcome: Outcome, error?: EngramError): ExitCode {
