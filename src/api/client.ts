@@ -9,6 +9,7 @@ import {
   UserAbortError,
 } from './errors.js';
 import { Backoff, serverRetryDelayMs } from './retry.js';
+import { nodeTransport, TransportError, type HeaderBag, type Transport } from './transport.js';
 import { RunsResource } from './resources/runs.js';
 import { MemoriesResource } from './resources/memories.js';
 import { GroupsResource } from './resources/groups.js';
@@ -28,7 +29,8 @@ export interface ClientOptions {
   debug?: (line: string) => void;
   /** Aborted on Ctrl-C / SIGTERM: every request and every backoff sleep stops. */
   signal?: AbortSignal;
-  fetch?: typeof fetch;
+  /** HTTP transport; default node:http(s) with a bounded keep-alive pool. */
+  transport?: Transport;
 }
 
 export interface RequestOptions {
@@ -44,10 +46,13 @@ export interface RequestOptions {
   noContent?: boolean;
 }
 
+/** Sockets per origin; the wait engine's concurrency default matches it. */
+export const MAX_SOCKETS = 16;
+
 export interface APIResponse<T> {
   data: T;
   status: number;
-  headers: Headers;
+  headers: HeaderBag;
   requestId: string | undefined;
 }
 
@@ -71,9 +76,11 @@ export class EngramClient {
   readonly groups = new GroupsResource(this);
   readonly auth = new AuthResource(this);
   private readonly base: string;
+  private readonly transport: Transport;
 
   constructor(readonly opts: ClientOptions) {
     this.base = opts.baseUrl.replace(/\/+$/, '');
+    this.transport = opts.transport ?? nodeTransport({ maxSockets: MAX_SOCKETS });
   }
 
   get baseUrl(): string {
@@ -143,13 +150,12 @@ export class EngramClient {
       for (const [k, v] of Object.entries(headers)) debug(`> ${k}: ${k === 'Authorization' ? 'Bearer [REDACTED]' : v}`);
       if (payload !== undefined) debug(`> (${Buffer.byteLength(payload)} bytes of JSON)`);
     }
-    const doFetch = this.opts.fetch ?? fetch;
     try {
       return await this.opts.clock.hold(
         (async () => {
-          let res: Response;
+          let res;
           try {
-            res = await doFetch(url, { method, headers, body: payload, signal: ctrl.signal, redirect: 'manual' });
+            res = await this.transport(url, { method, headers, body: payload, signal: ctrl.signal });
           } catch (err) {
             throw this.networkError(err, timedOut, timeoutMs, url);
           }
@@ -195,16 +201,18 @@ export class EngramClient {
 
   private networkError(err: unknown, timedOut: boolean, timeoutMs: number, url: URL): EngramError {
     if (timedOut) return new TimeoutError(timeoutMs);
-    const e = err as { name?: string; cause?: { code?: string; message?: string } };
-    if (e?.name === 'AbortError') return new UserAbortError();
-    const code = e?.cause?.code;
-    const why = code ?? e?.cause?.message ?? (err as Error)?.message ?? 'unknown error';
+    const code = err instanceof TransportError ? err.code : (err as NodeJS.ErrnoException)?.code;
+    if (code === 'ABORT_ERR') return new UserAbortError();
+    const why = code ?? (err as Error)?.message ?? 'unknown error';
     const human: Record<string, string> = {
       ECONNREFUSED: 'connection refused',
       ECONNRESET: 'connection reset',
       ENOTFOUND: 'host not found (DNS)',
       EAI_AGAIN: 'DNS lookup failed',
       UND_ERR_SOCKET: 'connection closed by the server',
+      EPROTO: 'TLS handshake failed',
+      CERT_HAS_EXPIRED: 'the server certificate has expired',
+      DEPTH_ZERO_SELF_SIGNED_CERT: 'the server certificate is self-signed',
       ETIMEDOUT: 'connection timed out',
       EHOSTUNREACH: 'host unreachable',
       UND_ERR_CONNECT_TIMEOUT: 'connect timed out',

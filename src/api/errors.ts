@@ -1,3 +1,4 @@
+import type { HeaderBag } from './transport.js';
 import { ExitCode } from '../cli/exit-codes.js';
 
 /** Base of every error the CLI raises on purpose. `exitCode` is how main.ts ends the process. */
@@ -39,7 +40,7 @@ export class APIError extends EngramError {
     readonly status: number,
     readonly detail: string,
     readonly body: unknown,
-    readonly headers: Headers,
+    readonly headers: HeaderBag,
     readonly requestId: string | undefined,
     readonly locations: ProblemLocation[] = [],
   ) {
@@ -51,7 +52,7 @@ export class APIError extends EngramError {
     }
   }
 
-  static from(status: number, statusText: string, text: string, headers: Headers): APIError {
+  static from(status: number, statusText: string, text: string, headers: HeaderBag): APIError {
     const { detail, body, locations } = parseErrorBody(text, statusText || reasonPhrase(status));
     const requestId = headers.get('x-request-id') ?? headers.get('request-id') ?? undefined;
     const Cls = classFor(status);

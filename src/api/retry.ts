@@ -1,3 +1,4 @@
+import type { HeaderBag } from './transport.js';
 import type { Random } from '../core/clock.js';
 
 /** Server-suggested delays above this are treated as absurd and ignored. */
@@ -7,7 +8,7 @@ export const MAX_SERVER_DELAY_MS = 5 * 60_000;
  * The delay a server asks for: `retry-after-ms` first, then `Retry-After` (seconds or an
  * HTTP date). Negative, unparsable or absurd (over five minutes) values give undefined.
  */
-export function serverRetryDelayMs(headers: Headers, nowMs: number): number | undefined {
+export function serverRetryDelayMs(headers: HeaderBag, nowMs: number): number | undefined {
   const ms = headers.get('retry-after-ms');
   if (ms !== null && ms.trim() !== '') {
     const v = Number(ms);
