@@ -1,5 +1,6 @@
-// Bundle the CLI into dist/ with esbuild: one small entry that loads commands, ora,
-// cli-table3 and the emulator lazily as separate chunks.
+// Bundle the CLI and its dependencies into dist/ with esbuild: one small entry that loads
+// commands, ora, cli-table3 and the emulator lazily as separate chunks. The published
+// package then has no runtime dependencies to resolve or install.
 import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
 
@@ -14,7 +15,8 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  packages: 'external',
+  // CommonJS dependencies (cli-table3) call require(); give the ESM bundle one.
+  banner: { js: "import { createRequire as __engramCreateRequire } from 'node:module'; const require = __engramCreateRequire(import.meta.url);" },
   sourcemap: false,
   legalComments: 'none',
   logLevel: 'warning',

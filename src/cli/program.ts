@@ -167,6 +167,26 @@ export function makeProgram(deps: Deps, run: (action: Action, globals: GlobalOpt
       }),
     );
 
+  // completion
+  program
+    .command('completion')
+    .description('print a shell completion script: bash, zsh or fish')
+    .argument('[shell]', 'bash, zsh or fish')
+    .addHelpText(
+      'before',
+      examples([
+        'source <(engram completion bash)            # in ~/.bashrc',
+        'engram completion zsh > "${fpath[1]}/_engram"',
+        'engram completion fish > ~/.config/fish/completions/engram.fish',
+      ]) + '\n',
+    )
+    .action(
+      act(async (ctx, shell) => {
+        const { completionCommand } = await import('../commands/completion.js');
+        return completionCommand(ctx, shell as string | undefined, program);
+      }),
+    );
+
   // help
   program
     .command('help')
