@@ -1,9 +1,9 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
-import { KEY } from '../helpers/cli.js';
+import { KEY, scratchDir } from '../helpers/cli.js';
 
 // The real binary (bin/engram.js → dist/, built by `npm test`'s pretest) against a real
 // emulator on an ephemeral port, in real time. Runs are pinned through the control surface,
@@ -14,7 +14,18 @@ let env: Record<string, string>;
 
 beforeAll(async () => {
   emu = await startEmulator({ port: 0, runTimeMs: 100 });
-  env = { PATH: process.env.PATH ?? '', ENGRAM_BASE_URL: emu.url, ENGRAM_API_KEY: KEY };
+  env = {
+    PATH: process.env.PATH ?? '',
+    ENGRAM_BASE_URL: emu.url,
+    ENGRAM_API_KEY: KEY,
+    XDG_CONFIG_HOME: scratchDir('config'),
+    XDG_STATE_HOME: scratchDir('state'),
+  };
+});
+const children: ChildProcess[] = [];
+afterEach(() => {
+  // A failed test must not leave a process behind (a wedged one ignores SIGTERM).
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 afterAll(async () => {
   await emu.close();
@@ -46,6 +57,7 @@ async function engram(args: string[], input?: string) {
 /** Start a process and resolve once its stderr contains `marker`. */
 async function startUntil(cmd: string, args: string[], marker: RegExp) {
   const child = spawn(cmd, args, { env: { ...env, TERM: 'xterm' } });
+  children.push(child);
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));
