@@ -2,7 +2,7 @@ import { UsageError } from '../api/errors.js';
 
 export type OutputFormat = 'table' | 'plain' | 'json' | 'ndjson';
 
-/** `-o table|json|ndjson` and `--json`; default table on a TTY, the plain human layout otherwise. */
+/** `-o table|json|ndjson` and `--json`; by default table on a TTY, the plain human layout otherwise. */
 export function resolveFormat(output: string | undefined, json: boolean | undefined, stdoutTTY: boolean): OutputFormat {
   if (output !== undefined && !['table', 'json', 'ndjson'].includes(output)) {
     throw new UsageError(`invalid --output ${JSON.stringify(output)}`, 'use one of: table, json, ndjson');
@@ -12,7 +12,8 @@ export function resolveFormat(output: string | undefined, json: boolean | undefi
   }
   if (json || output === 'json') return 'json';
   if (output === 'ndjson') return 'ndjson';
-  if (output === 'table') return stdoutTTY ? 'table' : 'plain';
+  // An explicit -o table is honoured even in a pipe (colour is still decided per stream).
+  if (output === 'table') return 'table';
   return stdoutTTY ? 'table' : 'plain';
 }
 

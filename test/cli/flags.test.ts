@@ -58,3 +58,22 @@ describe('worstExitCode', () => {
     expect(worstExitCode([])).toBe(ExitCode.OK);
   });
 });
+
+import { resolveFormat } from '../../src/output/format.js';
+
+describe('resolveFormat', () => {
+  it('defaults to table on a TTY and the plain layout in a pipe', () => {
+    expect(resolveFormat(undefined, false, true)).toBe('table');
+    expect(resolveFormat(undefined, false, false)).toBe('plain');
+  });
+  it('honours an explicit -o table in a pipe', () => {
+    expect(resolveFormat('table', false, false)).toBe('table');
+  });
+  it('--json conflicts with another -o', () => {
+    expect(() => resolveFormat('table', true, true)).toThrow('--json conflicts with --output table; give one of them');
+    expect(resolveFormat('json', true, false)).toBe('json');
+  });
+  it('rejects unknown formats naming the choices', () => {
+    expect(() => resolveFormat('yaml', false, true)).toThrow('invalid --output "yaml"; use one of: table, json, ndjson');
+  });
+});
