@@ -138,6 +138,7 @@ describe('engram runs wait: transient trouble never ends a wait', () => {
     expect(emu.clock.elapsed() - start).toBe(20_000);
     // announced once, not once per retry
     expect(r.stderr.match(/poll failed: 503/g)).toHaveLength(1);
+    await emu.control('/_emulator/faults', undefined, 'DELETE'); // open-ended on purpose
   });
 
   it('an unreachable service → 7', async () => {

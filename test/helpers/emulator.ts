@@ -46,7 +46,11 @@ export function useEmulator(opts: { runTimeMs?: number } = {}): Fixture {
     };
   });
   afterEach(async () => {
+    // Like consume-once HTTP stubs: a scripted fault that no request consumed means the test
+    // did not exercise what it meant to. Tests that script open-ended faults clear them.
+    const { faults } = (await f.control('/_emulator/faults', undefined, 'GET')) as { faults: Array<{ path?: string; remaining: number }> };
     await f.control('/_emulator/faults', undefined, 'DELETE');
+    if (faults.length > 0) throw new Error(`unused emulator faults: ${JSON.stringify(faults)}`);
   });
   afterAll(async () => {
     await f.emu?.close();
