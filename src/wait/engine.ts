@@ -1,4 +1,4 @@
-import { APIError, EngramError, NotFoundError, UserAbortError } from '../api/errors.js';
+import { APIError, EngramError, MalformedResponseError, NotFoundError, UserAbortError } from '../api/errors.js';
 import { isRetryable } from '../api/client.js';
 import { serverRetryDelayMs } from '../api/retry.js';
 import { Backoff } from '../api/retry.js';
@@ -105,6 +105,7 @@ export function exitCodeFor(outcome: Outcome, error?: EngramError): ExitCode {
 /** A short name for a kind of trouble, so each is announced once. */
 function troubleKind(err: unknown): string {
   if (err instanceof APIError) return `http-${err.status}`;
+  if (err instanceof MalformedResponseError) return `malformed:${err.message}`;
   if (err instanceof EngramError) return `${err.name}:${(err as { code?: string }).code ?? ''}`;
   return 'unknown';
 }

@@ -121,6 +121,17 @@ describe('engram runs wait: transient trouble never ends a wait', () => {
     expect(r.stderr).toMatch(/empty response body/);
   });
 
+  it('a 200 without a status, or with HTML, is retried', async () => {
+    const id = await add();
+    await emu.control('/_emulator/faults', { path: `/v1/runs/${id}`, count: 1, action: 'respond', status: 200, body: { run_id: id } });
+    await emu.control('/_emulator/faults', { path: `/v1/runs/${id}`, count: 1, action: 'respond', status: 200, body: '<html>maintenance</html>', content_type: 'text/html' });
+    const r = await run(['runs', 'wait', id, '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).status).toBe('completed');
+    expect(r.stderr).toMatch(/poll failed: run response has no run_id or status, retrying/);
+    expect(r.stderr).toMatch(/poll failed: response is not valid JSON: text\/html, retrying/);
+  });
+
   it('a slow answer beyond --request-timeout is retried', async () => {
     const id = await add();
     await emu.control('/_emulator/faults', { path: `/v1/runs/${id}`, count: 1, delay_ms: 60_000 });
