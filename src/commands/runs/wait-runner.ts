@@ -78,7 +78,8 @@ function line(r: RunResult, theme: Theme, tty: boolean, nowMs: number): string {
     case 'in_buffer':
       return `${sym('in_buffer')}${id}  in_buffer after ${took}${ops}`;
     case 'failed':
-      return `${sym('failed')}${id}  failed after ${took}: ${c.red(sanitize(r.run?.error ?? 'no error message'))}${ops}`;
+      // The error text goes to stderr (below), once.
+      return `${sym('failed')}${id}  failed after ${took}${ops}`;
     case 'timeout':
     case 'unavailable':
     case 'cancelled': {
@@ -182,11 +183,12 @@ export async function waitAndReport(
     else if (format !== 'ndjson' && opts.humanReport !== false) {
       const tty = format === 'table';
       const lines: string[] = [];
-      for (const r of results) {
+      // Runs that were never found or could not be read are errors on stderr, not data.
+      for (const r of results.filter((x) => x.outcome !== 'not_found' && x.outcome !== 'error')) {
         lines.push(line(r, outTheme, tty, now));
         lines.push(...memoryLines(r, outTheme, tty ? 20 : Infinity));
       }
-      io.stdout.write(lines.join('\n') + '\n');
+      if (lines.length > 0) io.stdout.write(lines.join('\n') + '\n');
     }
   } else if (!ctx.quiet) {
     for (const r of results) io.stderr.write(line(r, errTheme, io.stderrTTY, now) + '\n');
