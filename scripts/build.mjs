@@ -6,6 +6,20 @@ import { readFileSync, rmSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
+/**
+ * commander loads node:child_process at start-up only to run "executable subcommands", which
+ * engram does not use; child_process drags in net and dgram. Give commander an empty one.
+ */
+const noChildProcessForCommander = {
+  name: 'no-child-process-for-commander',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      /[\\/]commander[\\/]/.test(args.importer) ? { path: 'child_process', namespace: 'engram-stub' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'engram-stub' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
+  },
+};
+
 rmSync(new URL('../dist/', import.meta.url), { recursive: true, force: true });
 await build({
   entryPoints: { engram: 'src/index.ts' },
@@ -15,8 +29,10 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  // CommonJS dependencies (cli-table3) call require(); give the ESM bundle one.
-  banner: { js: "import { createRequire as __engramCreateRequire } from 'node:module'; const require = __engramCreateRequire(import.meta.url);" },
+  // CommonJS dependencies (commander, cli-table3) require() Node built-ins; everything else is
+  // bundled, so a require that serves built-ins is all they need (no node:module at start-up).
+  banner: { js: 'const require = (id) => process.getBuiltinModule(id);' },
+  plugins: [noChildProcessForCommander],
   sourcemap: false,
   legalComments: 'none',
   logLevel: 'warning',

@@ -6,6 +6,10 @@ import { resolveFormat, type OutputFormat } from '../output/format.js';
 import { makeTheme, type Theme } from '../output/theme.js';
 import { version } from '../version.js';
 import { parseDuration } from './flags.js';
+import { checkProfileName, DEFAULT_PROFILE, loadConfig, type LoadedConfig, type Profile } from '../config/config.js';
+import { configFile } from '../config/paths.js';
+import { redactStream, Secrets } from '../io/redact.js';
+import { sanitize } from '../output/sanitize.js';
 
 export const DEFAULT_BASE_URL = 'https://api.engram.weaviate.io';
 
@@ -41,6 +45,9 @@ export class Context {
   readonly signal: AbortSignal;
   private clientPromise: Promise<EngramClient> | undefined;
   private stdinClaimedBy: string | undefined;
+  private loadedConfig: LoadedConfig | undefined;
+  /** Every API key this command knows of; stdout and stderr never let one through. */
+  readonly secrets = new Secrets();
 
   constructor(
     deps: Deps,
@@ -50,6 +57,9 @@ export class Context {
     this.clock = deps.clock;
     this.random = deps.random;
     this.signal = deps.signal;
+    this.secrets.add(deps.io.env.ENGRAM_API_KEY);
+    redactStream(this.io.stdout, this.secrets);
+    redactStream(this.io.stderr, this.secrets);
   }
 
   get env(): Record<string, string | undefined> {
@@ -83,6 +93,18 @@ export class Context {
 
   errTheme(): Theme {
     return makeTheme(colorEnabled(this.colorMode(), this.io.stderrTTY, this.env));
+  }
+
+  /**
+   * The global flags every command accepts, checked before any command runs: a bad --color,
+   * -o/--json conflict or --request-timeout is a usage error even for a command that would
+   * not have looked at it before its first request.
+   */
+  validateGlobals(): void {
+    this.colorMode();
+    this.format();
+    this.requestTimeoutMs();
+    if (this.globals.profile !== undefined) this.profileName();
   }
 
   requestTimeoutMs(): number {
@@ -120,11 +142,49 @@ export class Context {
   }
 
   debug(line: string): void {
-    if (this.debugOn) this.io.stderr.write(`${this.errTheme().c.dim('debug:')} ${line}\n`);
+    // Trace lines carry server text (status lines, headers): neutralise escape sequences.
+    if (this.debugOn) this.io.stderr.write(`${this.errTheme().c.dim('debug:')} ${sanitize(line)}\n`);
+  }
+
+  /** The profile in effect: --profile, then ENGRAM_PROFILE, then `default`; `explicit` when chosen by flag or env. */
+  profileName(): { name: string; source: string; explicit: boolean } {
+    if (this.globals.profile !== undefined) return { name: checkProfileName(this.globals.profile, '--profile'), source: '--profile', explicit: true };
+    const env = nonEmpty(this.env.ENGRAM_PROFILE);
+    if (env !== undefined) return { name: checkProfileName(env.trim(), 'ENGRAM_PROFILE'), source: 'ENGRAM_PROFILE', explicit: true };
+    return { name: DEFAULT_PROFILE, source: 'default', explicit: false };
+  }
+
+  /** The config file (read once); warns when group or others can read it. */
+  config(): LoadedConfig {
+    if (!this.loadedConfig) {
+      this.loadedConfig = loadConfig(configFile(this.env));
+      const m = this.loadedConfig.looseMode;
+      if (m !== undefined) {
+        this.warn(`the config file ${this.loadedConfig.path} is readable by others (mode 0${m.toString(8)}); fix with: chmod 600 ${this.loadedConfig.path}`);
+      }
+    }
+    return this.loadedConfig;
+  }
+
+  /** The selected profile's settings, or undefined when it has none. */
+  profile(): Profile | undefined {
+    const { name } = this.profileName();
+    const cfg = this.config();
+    return Object.hasOwn(cfg.data.profiles, name) ? cfg.data.profiles[name] : undefined;
+  }
+
+  /** Where the base URL comes from: flag > env > profile > default. */
+  baseUrlSource(): { url: string; source: string } {
+    if (this.globals.baseUrl !== undefined) return { url: this.globals.baseUrl, source: '--base-url' };
+    const env = nonEmpty(this.env.ENGRAM_BASE_URL);
+    if (env !== undefined) return { url: env, source: 'ENGRAM_BASE_URL' };
+    const p = this.profile()?.base_url;
+    if (p !== undefined && p.trim() !== '') return { url: p, source: `profile "${this.profileName().name}"` };
+    return { url: DEFAULT_BASE_URL, source: 'default' };
   }
 
   baseUrl(): string {
-    const raw = this.globals.baseUrl ?? nonEmpty(this.env.ENGRAM_BASE_URL) ?? DEFAULT_BASE_URL;
+    const raw = this.baseUrlSource().url;
     let url: URL;
     try {
       url = new URL(raw);
@@ -160,30 +220,55 @@ export class Context {
       return { key: checkKey(buf.toString('utf8'), `--api-key-file ${f}`), source: `--api-key-file ${f}` };
     }
     const env = nonEmpty(this.env.ENGRAM_API_KEY);
-    if (env !== undefined) return { key: checkKey(env, 'ENGRAM_API_KEY'), source: 'ENGRAM_API_KEY' };
+    const prof = this.profileName();
+    if (env !== undefined) {
+      if (prof.source === '--profile' && this.profile()?.api_key) {
+        this.warn(`ENGRAM_API_KEY is set and takes precedence over the key of profile "${prof.name}"`);
+      }
+      return { key: checkKey(env, 'ENGRAM_API_KEY'), source: 'ENGRAM_API_KEY' };
+    }
+    const cfg = this.config();
+    const stored = this.profile()?.api_key;
+    if (stored !== undefined && stored.trim() !== '') {
+      return { key: checkKey(stored, `profile "${prof.name}"`), source: `profile "${prof.name}" in ${cfg.path}` };
+    }
+    if (prof.explicit && !Object.hasOwn(cfg.data.profiles, prof.name)) {
+      throw new AuthConfigError(
+        `profile "${prof.name}" (from ${prof.source}) is not in ${cfg.path}`,
+        `create it with: engram auth login --profile ${prof.name}`,
+      );
+    }
     throw new AuthConfigError(
       'no API key configured',
-      'set ENGRAM_API_KEY, or pass --api-key-file PATH (use - for standard input)',
+      'run engram auth login, set ENGRAM_API_KEY, or pass --api-key-file PATH (use - for standard input)',
     );
+  }
+
+  /** A client for an explicit key (auth login verifies a key before it is saved). */
+  async clientWithKey(key: string): Promise<EngramClient> {
+    this.secrets.add(key);
+    const baseUrl = this.baseUrl();
+    const timeoutMs = this.requestTimeoutMs();
+    const { EngramClient } = await import('../api/client.js');
+    return new EngramClient({
+      baseUrl,
+      apiKey: key,
+      clock: this.clock,
+      random: this.random,
+      timeoutMs,
+      clientVersion: version(),
+      signal: this.signal,
+      debug: this.debugOn ? (l) => this.debug(l.split(key).join('[REDACTED]')) : undefined,
+    });
   }
 
   /** The HTTP client, built on first use (commands that never talk to the API never pay for it). */
   client(): Promise<EngramClient> {
     this.clientPromise ??= (async () => {
-      const baseUrl = this.baseUrl();
-      const timeoutMs = this.requestTimeoutMs();
+      this.baseUrl(); // a bad base URL is a usage error before the key is read
+      this.requestTimeoutMs();
       const { key } = await this.apiKey();
-      const { EngramClient } = await import('../api/client.js');
-      return new EngramClient({
-        baseUrl,
-        apiKey: key,
-        clock: this.clock,
-        random: this.random,
-        timeoutMs,
-        clientVersion: version(),
-        signal: this.signal,
-        debug: this.debugOn ? (l) => this.debug(l.split(key).join('[REDACTED]')) : undefined,
-      });
+      return this.clientWithKey(key);
     })();
     return this.clientPromise;
   }
@@ -193,7 +278,7 @@ function nonEmpty(v: string | undefined): string | undefined {
   return v === undefined || v.trim() === '' ? undefined : v;
 }
 
-function checkKey(raw: string, source: string): string {
+export function checkKey(raw: string, source: string): string {
   const key = raw.replace(/^\ufeff/, '').trim();
   if (key === '') throw new AuthConfigError(`the API key from ${source} is empty`);
   // eslint-disable-next-line no-control-regex

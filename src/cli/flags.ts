@@ -58,6 +58,8 @@ export function parseIntInRange(value: string, flag: string, min: number, max: n
 export function validateId(id: string, what = 'id'): string {
   if (id === '') throw new UsageError(`empty ${what}`, `pass the ${what} as printed by engram`);
   if (id === '.' || id === '..') throw new UsageError(`invalid ${what} ${JSON.stringify(id)}`);
+  // A lone UTF-16 surrogate cannot be encoded into a URL (nor come from a terminal).
+  if (/[\ud800-\udfff]/u.test(id)) throw new UsageError(`invalid ${what}: it contains a lone UTF-16 surrogate`);
   // eslint-disable-next-line no-control-regex
   if (/[\s\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff]/.test(id)) {
     throw new UsageError(
@@ -71,15 +73,16 @@ export function validateId(id: string, what = 'id'): string {
 /** `--property k=v`, repeatable. */
 export function parseProperties(pairs: string[] | undefined, flag = '--property'): Record<string, string> | undefined {
   if (!pairs || pairs.length === 0) return undefined;
-  const out: Record<string, string> = {};
+  // Own keys only: `toString=x` or `__proto__=x` are property names like any other.
+  const seen = new Map<string, string>();
   for (const p of pairs) {
     const i = p.indexOf('=');
     if (i <= 0) throw new UsageError(`invalid ${flag} ${JSON.stringify(p)}`, `use ${flag} key=value`);
     const k = p.slice(0, i);
-    if (k in out && out[k] !== p.slice(i + 1)) throw new UsageError(`${flag} ${k} given twice with different values`);
-    out[k] = p.slice(i + 1);
+    if (seen.has(k) && seen.get(k) !== p.slice(i + 1)) throw new UsageError(`${flag} ${k} given twice with different values`);
+    seen.set(k, p.slice(i + 1));
   }
-  return out;
+  return Object.fromEntries(seen);
 }
 
 export function collect(value: string, previous: string[] | undefined): string[] {

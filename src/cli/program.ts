@@ -4,6 +4,7 @@ import type { Context, Deps, GlobalOptions } from './context.js';
 import { collect } from './flags.js';
 import { HELP_TOPICS } from './help.js';
 import { version } from '../version.js';
+import { sanitize } from '../output/sanitize.js';
 
 export type Action = (ctx: Context) => Promise<number>;
 
@@ -11,14 +12,27 @@ function examples(lines: string[]): string {
   return `Examples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
 }
 
-function addWaitFlags(cmd: Command, prefix = ''): Command {
-  return cmd
+function addWaitFlags(cmd: Command, prefix = '', hiddenConcurrency = true): Command {
+  cmd
     .option('--timeout <duration>', `${prefix}one deadline for the whole wait (default 10m, 0 = none, env ENGRAM_WAIT_TIMEOUT)`)
     .option('--interval <duration>', `${prefix}longest gap between polls (default 5s)`)
     .addOption(new Option('--until <status>', `${prefix}also stop at in_buffer (default completed)`).choices(['completed', 'in_buffer']))
     .option('--fail-fast', `${prefix}stop at the first failed run`)
-    .option('--events', `${prefix}print NDJSON status changes on stdout`)
-    .addOption(new Option('--concurrency <n>', 'requests in flight at once (1-64, default 16)').hideHelp());
+    .option('--events', `${prefix}print NDJSON status changes on stdout`);
+  if (hiddenConcurrency) cmd.addOption(new Option('--concurrency <n>', 'requests in flight at once (1-64, default 16)').hideHelp());
+  return cmd;
+}
+
+/** --user-id, --group, --property, --conversation-id (and --topic) for reading memories. */
+function addScopeFlags(cmd: Command, opts: { topic?: boolean; properties?: boolean } = {}): Command {
+  cmd.option('--user-id <id>', 'user scope (needed for user-scoped topics)').option('--group <name>', 'group (default: the server default, "default")');
+  if (opts.properties !== false) {
+    cmd
+      .option('--property <key=value>', 'scope property filter (repeatable)', collect)
+      .option('--conversation-id <id>', 'same as --property conversation_id=<id>');
+  }
+  if (opts.topic) cmd.option('--topic <name>', 'only this topic (repeatable)', collect);
+  return cmd;
 }
 
 /**
@@ -37,7 +51,8 @@ export function makeProgram(deps: Deps, run: (action: Action, globals: GlobalOpt
     .configureOutput({
       writeOut: (s) => void io.stdout.write(s),
       writeErr: (s) => void io.stderr.write(s),
-      outputError: (s, write) => write(s.replace(/^error: /, 'error: ')),
+      // Usage errors quote arguments, which may come from server data (xargs): neutralise escapes.
+      outputError: (s, write) => write(sanitize(s, { keepNewlines: true })),
     })
     .exitOverride()
     .option('--profile <name>', 'config profile to use (env ENGRAM_PROFILE)')
@@ -57,6 +72,7 @@ export function makeProgram(deps: Deps, run: (action: Action, globals: GlobalOpt
         'engram memories add --file conversation.json --user-id alice --wait --json | jq .committed_operations',
         'engram runs get 019e8742-5a4d-7698-88a5-f714efe876d1',
         'engram memories add --file notes.txt -q | engram runs wait -',
+        'engram memories export --user-id alice --out alice.jsonl',
         'engram emulator --port 4680     # an offline Engram on loopback',
       ]) + '\n',
     )
@@ -91,6 +107,23 @@ export function makeProgram(deps: Deps, run: (action: Action, globals: GlobalOpt
         return runsGet(ctx, ids as string[], opts as { exitStatus?: boolean });
       }),
     );
+  runs
+    .command('list')
+    .description('runs submitted from this machine (local history), refreshed from the service')
+    .option('--status <status>', 'only runs with this status (running, in_buffer, completed, failed)')
+    .option('--limit <n>', 'how many, newest first (default 20)')
+    .option('--no-refresh', 'show the local history only, without asking the service')
+    .addHelpText(
+      'before',
+      examples(['engram runs list', 'engram runs list --status failed --limit 50', 'engram runs list --json | jq -r \'.[] | select(.status=="in_buffer") | .run_id\'']) + '\n',
+    )
+    .addHelpText('after', '\nThe API cannot list runs: this lists the runs `engram memories add` submitted to the current\nbase URL, kept in $XDG_STATE_HOME/engram/history.jsonl (default ~/.local/state/engram/).\n')
+    .action(
+      act(async (ctx, opts) => {
+        const { runsList } = await import('../commands/runs/list.js');
+        return runsList(ctx, opts as Record<string, never>);
+      }),
+    );
   addWaitFlags(
     runs
       .command('wait')
@@ -114,7 +147,15 @@ export function makeProgram(deps: Deps, run: (action: Action, globals: GlobalOpt
   );
 
   // memories
-  const memories = program.command('memories').description('add memories');
+  const memories = program.command('memories').description('add, search, list, get, delete and export memories');
+  memories.addHelpText(
+    'before',
+    examples([
+      'engram memories add "The user prefers dark mode." --user-id alice',
+      'engram memories search "editor preferences" --user-id alice',
+      'engram memories export --user-id alice --out alice.jsonl',
+    ]) + '\n',
+  );
   const add = memories
     .command('add')
     .description('submit content to the pipeline; prints the run (or its id with -q)')
@@ -127,6 +168,10 @@ export function makeProgram(deps: Deps, run: (action: Action, globals: GlobalOpt
     .option('--property <key=value>', 'scope property (repeatable)', collect)
     .option('--conversation-id <id>', 'same as --property conversation_id=<id>')
     .option('--wait', 'wait for the run to finish (all runs wait flags apply)')
+    .option('--jsonl <path>', 'bulk: one add per line of a JSONL file (- for stdin); NDJSON results on stdout')
+    .option('--concurrency <n>', 'with --jsonl: adds in flight at once (1-64, default 4)')
+    .option('--from-line <n>', 'with --jsonl: start at this line (to resume after a stop)')
+    .option('--skip-lines <list>', 'with --jsonl: lines not to send, e.g. 7,9-12 (resume commands use it)')
     .addHelpText(
       'before',
       examples([
@@ -134,14 +179,175 @@ export function makeProgram(deps: Deps, run: (action: Action, globals: GlobalOpt
         'engram memories add --file examples/conversation.json --user-id alice --wait',
         'cat notes.txt | engram memories add --file - --user-id alice -q',
         'engram memories add --file facts.txt --topic UserKnowledge --user-id alice',
+        'engram memories add --jsonl facts.jsonl --user-id alice --concurrency 8 > results.ndjson',
       ]) + '\n',
+    )
+    .addHelpText(
+      'after',
+      '\n--jsonl: each line is a JSON string (text) or any --file reading (conversation, items, request body).\n' +
+        'Every line is checked before anything is sent. Results: {line, outcome, run_id, status} |\n' +
+        '{line, outcome: "rejected", error} | {line, outcome: "unknown", error} | {line, outcome: "not_sent"}.\n' +
+        'A 429 (plan limit) stops submission; the summary prints the exact resume command.\n',
     );
-  addWaitFlags(add, 'with --wait: ').action(
+  addWaitFlags(add, 'with --wait: ', false).action(
     act(async (ctx, texts, opts) => {
       const { memoriesAdd } = await import('../commands/memories/add.js');
       return memoriesAdd(ctx, texts as string[], opts as Record<string, never>);
     }),
   );
+
+  memories
+    .command('get')
+    .description('show one memory')
+    .argument('<memory-id>', 'the memory id')
+    .option('--user-id <id>', 'user scope (needed for user-scoped topics)')
+    .option('--group <name>', 'group (default: the server default, "default")')
+    .addHelpText('before', examples(['engram memories get 381f964c-5d99-466a-8487-bf9c248fed33 --user-id alice', 'engram memories get <id> --user-id alice --json | jq -r .content']) + '\n')
+    .action(
+      act(async (ctx, id, opts) => {
+        const { memoriesGet } = await import('../commands/memories/get.js');
+        return memoriesGet(ctx, id as string, opts as Record<string, string>);
+      }),
+    );
+  memories
+    .command('delete')
+    .description('delete memories (asks first on a terminal; --yes otherwise)')
+    .argument('<memory-id...>', 'one or more memory ids')
+    .option('--user-id <id>', 'user scope (needed for user-scoped topics)')
+    .option('--group <name>', 'group (default: the server default, "default")')
+    .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
+    .option('--ignore-missing', 'a memory that does not exist (404) counts as deleted')
+    .addHelpText(
+      'before',
+      examples([
+        'engram memories delete 381f964c-5d99-466a-8487-bf9c248fed33 --user-id alice',
+        'engram memories list --user-id alice -o ndjson | jq -r .id | xargs engram memories delete --user-id alice --yes --ignore-missing',
+      ]) + '\n',
+    )
+    .action(
+      act(async (ctx, ids, opts) => {
+        const { memoriesDelete } = await import('../commands/memories/delete.js');
+        return memoriesDelete(ctx, ids as string[], opts as Record<string, string>);
+      }),
+    );
+  addScopeFlags(
+    memories
+      .command('search')
+      .description('ranked search: score, topic, content, id')
+      .argument('<query>', 'what to look for')
+      .addOption(new Option('--type <type>', 'retrieval: hybrid, vector, bm25 or fetch (recency, query ignored)').choices(['hybrid', 'vector', 'bm25', 'fetch']))
+      .option('--limit <n>', 'results, 1-100 (default 10)'),
+    { topic: true },
+  )
+    .addHelpText(
+      'before',
+      examples([
+        'engram memories search "programming language" --user-id alice',
+        'engram memories search "dark mode" --user-id alice --type bm25 --limit 50 --json | jq \'.memories[].content\'',
+        'engram memories search x --type fetch --topic ConversationSummary --user-id alice --conversation-id c1',
+      ]) + '\n',
+    )
+    .action(
+      act(async (ctx, query, opts) => {
+        const { memoriesSearch } = await import('../commands/memories/search.js');
+        return memoriesSearch(ctx, query as string, opts as Record<string, never>);
+      }),
+    );
+  addScopeFlags(
+    memories
+      .command('list')
+      .description('list memories (unranked; at most 100, the API has no pagination)')
+      .option('--limit <n>', 'results, 1-100 (default 20)'),
+    { topic: true },
+  )
+    .addHelpText('before', examples(['engram memories list --user-id alice', 'engram memories list --user-id alice --topic UserKnowledge --limit 100 -o ndjson']) + '\n')
+    .action(
+      act(async (ctx, opts) => {
+        const { memoriesList } = await import('../commands/memories/list.js');
+        return memoriesList(ctx, opts as Record<string, never>);
+      }),
+    );
+  memories
+    .command('export')
+    .description('every memory reachable with the scope, as JSONL (walks groups and topics)')
+    .option('--user-id <id>', 'export this user\'s memories of user-scoped topics (repeatable)', collect)
+    .option('--group <name>', 'only this group (repeatable; default: all groups)', collect)
+    .option('--topic <name>', 'only this topic (repeatable; default: all topics)', collect)
+    .option('--property <key=value>', 'scope property filter, for the topics scoped by it (repeatable)', collect)
+    .option('--conversation-id <id>', 'same as --property conversation_id=<id>')
+    .option('--out <file>', 'write to FILE atomically (it appears only when the export is complete)')
+    .addHelpText(
+      'before',
+      examples([
+        'engram memories export --user-id alice --out alice.jsonl',
+        'engram memories export --user-id alice --user-id bob --group default | gzip > backup.jsonl.gz',
+        'engram memories export --user-id alice --topic ConversationSummary --conversation-id c1',
+      ]) + '\n',
+    )
+    .addHelpText(
+      'after',
+      '\nEach line is one memory as the API returns it, each memory once. The API returns at most 100\n' +
+        'memories per list call and has no pagination: export lists each topic (per user) separately\n' +
+        'and warns about every slice that hits the ceiling, with how to narrow it.\n',
+    )
+    .action(
+      act(async (ctx, opts) => {
+        const { memoriesExport } = await import('../commands/memories/export.js');
+        return memoriesExport(ctx, opts as Record<string, never>);
+      }),
+    );
+
+  // groups
+  const groups = program.command('groups').description('groups and their topics');
+  groups.addHelpText('before', examples(['engram groups list', 'engram groups list --json']) + '\n');
+  groups
+    .command('list')
+    .description('groups, topics, user scoping, scope properties, bounded')
+    .addHelpText('before', examples(['engram groups list', 'engram groups list --json | jq \'.groups[].name\'']) + '\n')
+    .action(
+      act(async (ctx) => {
+        const { groupsList } = await import('../commands/groups/list.js');
+        return groupsList(ctx);
+      }),
+    );
+
+  // auth
+  const auth = program.command('auth').description('store, check and remove API keys (named profiles)');
+  auth.addHelpText('before', examples(['engram auth login', 'engram auth status', 'engram auth logout --profile staging']) + '\n');
+  auth
+    .command('login')
+    .description('verify a key with the service, then store it in the profile (config file, mode 0600)')
+    .addHelpText(
+      'before',
+      examples(['engram auth login                      # asks for the key, input hidden', 'engram auth login --profile staging < key.txt', 'pass show engram | engram auth login']) + '\n',
+    )
+    .action(
+      act(async (ctx) => {
+        const { authLogin } = await import('../commands/auth/login.js');
+        return authLogin(ctx);
+      }),
+    );
+  auth
+    .command('status')
+    .description('which key and base URL are in effect, from where, and whether the key is valid')
+    .addHelpText('before', examples(['engram auth status', 'engram auth status --profile staging --json']) + '\n')
+    .addHelpText('after', '\nExit: 0 valid, 4 no key or rejected, 7 service unreachable\n')
+    .action(
+      act(async (ctx) => {
+        const { authStatus } = await import('../commands/auth/status.js');
+        return authStatus(ctx);
+      }),
+    );
+  auth
+    .command('logout')
+    .description("remove the profile's stored key")
+    .addHelpText('before', examples(['engram auth logout', 'engram auth logout --profile staging']) + '\n')
+    .action(
+      act(async (ctx) => {
+        const { authLogout } = await import('../commands/auth/logout.js');
+        return authLogout(ctx);
+      }),
+    );
 
   // emulator
   program

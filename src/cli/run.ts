@@ -44,6 +44,7 @@ export async function runCli(argv: string[], d: RunCliDeps): Promise<number> {
   let ctx: Context | undefined;
   try {
     ctx = new Context(deps, chosen.globals);
+    ctx.validateGlobals();
     return await chosen.action(ctx);
   } catch (err) {
     return reportError(err, deps, ctx);

@@ -39,9 +39,18 @@ interface RunControl {
   status?: string;
   error?: string;
   release?: boolean;
+  /** Append this many generated `created` operations (ids of no memory): a huge run on purpose. */
+  synthetic_operations?: number;
 }
 
-const runControlSchema = obj({ status: str, error: str, release: { kind: 'boolean' } });
+export const MAX_SYNTHETIC_OPERATIONS = 1_000_000;
+
+const runControlSchema = obj({
+  status: str,
+  error: str,
+  release: { kind: 'boolean' },
+  synthetic_operations: { kind: 'integer', minimum: 0, maximum: MAX_SYNTHETIC_OPERATIONS },
+});
 
 export function controlRoutes(d: ControlDeps): PublicRoute[] {
   const runOf = (ctx: RequestContext) => {
@@ -72,7 +81,8 @@ export function controlRoutes(d: ControlDeps): PublicRoute[] {
           if (body.status !== undefined) throw new HttpProblem(400, 'send either "status" or "release", not both');
           d.pipeline.release(run, ctx.now);
         } else if (body.status === undefined) {
-          throw new HttpProblem(400, 'send {"status": "<status>"} to force a status, or {"release": true} to resume');
+          if (body.synthetic_operations === undefined)
+            throw new HttpProblem(400, 'send {"status": "<status>"} to force a status, or {"release": true} to resume');
         } else if (body.status === 'completed') {
           d.pipeline.complete(run, ctx.now);
         } else if (body.status === 'failed') {
@@ -80,6 +90,7 @@ export function controlRoutes(d: ControlDeps): PublicRoute[] {
         } else {
           d.pipeline.pin(run, body.status, ctx.now);
         }
+        if (body.synthetic_operations) d.pipeline.addSynthetic(run, body.synthetic_operations, ctx.now);
         return jsonReply(200, withSchema(d.base, 'Run', runView(d.store.projects.get(run.project), run)));
       },
       'required',

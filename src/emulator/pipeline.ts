@@ -249,6 +249,14 @@ export class Pipeline {
     this.fail(run, now, error);
   }
 
+  /** Append `n` generated `created` operations (stable ids of no memory), for tests of huge runs. */
+  addSynthetic(run: RunRecord, n: number, now: number): void {
+    const start = run.ops.created.length;
+    for (let i = 0; i < n; i++) run.ops.created.push({ memory_id: nameUUID(run.run_id, 'synthetic', String(start + i)), committed_at: now });
+    run.updated_at = now;
+    this.store.touch();
+  }
+
   /** Show `status` and freeze the lifecycle until release(). */
   pin(run: RunRecord, status: string, now: number): void {
     run.pin = status;

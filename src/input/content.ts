@@ -195,8 +195,8 @@ function requestBody(s: Shape, v: Record<string, unknown>): Reading {
   if (v.root != null) body.root = str(s, v.root, 'root', { nonEmpty: true });
   if (v.properties != null) {
     if (!isObj(v.properties)) s.fail('properties', 'an object of string values', v.properties);
-    body.properties = {};
-    for (const [k, val] of Object.entries(v.properties)) body.properties[k] = str(s, val, `properties.${k}`);
+    // Built with defined (not assigned) keys, so a key such as `__proto__` is kept, not swallowed.
+    body.properties = Object.fromEntries(Object.entries(v.properties).map(([k, val]) => [k, str(s, val, `properties.${k}`)]));
   }
   return { input: input(s, v.input, 'input'), body, kind: 'request body' };
 }

@@ -4,7 +4,26 @@ import { UsageError } from '../api/errors.js';
 /** Inputs larger than this are refused before they are read whole (memory stays bounded). */
 export const MAX_INPUT_BYTES = 25 * 1024 * 1024;
 
+function tooLarge(what: string, limit: number): UsageError {
+  return new UsageError(`${what} is larger than ${limit / 1024 / 1024} MiB`, 'split it into several adds (see --jsonl)');
+}
+
 export async function readAll(stream: Readable, what: string, limit = MAX_INPUT_BYTES): Promise<Buffer> {
+  // Standard input redirected from a file (`< big.json`) is refused by its size, unread.
+  const fd = (stream as { fd?: unknown }).fd;
+  if (typeof fd === 'number') {
+    const { fstatSync } = await import('node:fs');
+    let st;
+    try {
+      st = fstatSync(fd);
+    } catch {
+      st = undefined;
+    }
+    if (st?.isFile() && st.size > limit) {
+      stream.destroy();
+      throw tooLarge(what, limit);
+    }
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stream) {
@@ -12,7 +31,7 @@ export async function readAll(stream: Readable, what: string, limit = MAX_INPUT_
     size += b.length;
     if (size > limit) {
       stream.destroy();
-      throw new UsageError(`${what} is larger than ${limit / 1024 / 1024} MiB`, 'split it into several adds (see --jsonl)');
+      throw tooLarge(what, limit);
     }
     chunks.push(b);
   }

@@ -113,12 +113,13 @@ export class WaitProgress implements WaitListener {
     this.line(`${sanitize(ev.run_id)}: ${from}${sanitize(ev.status)} (${formatDuration(ev.elapsed_ms)})`);
   }
 
+  // Retry and warning messages quote the server (problem details, status values): sanitised.
   onRetry(message: string): void {
-    this.line(`${this.o.theme.c.yellow('!')} ${message}`);
+    this.line(`${this.o.theme.c.yellow('!')} ${sanitize(message)}`);
   }
 
   onWarning(message: string): void {
-    this.line(`${this.o.theme.c.yellow('warning:')} ${message}`);
+    this.line(`${this.o.theme.c.yellow('warning:')} ${sanitize(message)}`);
   }
 
   onResult(_r: RunResult): void {

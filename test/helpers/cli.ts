@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runCli } from '../../src/cli/run.js';
 import { FakeClock } from '../../src/core/fake-clock.js';
 import { seededRandom, type Clock } from '../../src/core/clock.js';
@@ -19,7 +22,9 @@ export interface RunOptions extends TestIOOptions {
 
 /** Run the real CLI in-process with in-memory streams and (by default) a virtual clock. */
 export async function cli(argv: string[], o: RunOptions = {}): Promise<CliResult> {
-  const io = testIO(o);
+  // Config and run history never touch the real home directory in tests.
+  const env = { XDG_CONFIG_HOME: scratchDir('config'), XDG_STATE_HOME: scratchDir('state'), ...(o.env ?? {}) };
+  const io = testIO({ ...o, env });
   const code = await runCli(argv, {
     io,
     clock: o.clock ?? new FakeClock(),
@@ -30,6 +35,13 @@ export async function cli(argv: string[], o: RunOptions = {}): Promise<CliResult
 }
 
 export const KEY = 'eng_test_secret_key_0123456789abcdef';
+
+let scratch: string | undefined;
+/** A per-process temp directory for XDG dirs that a test did not set itself. */
+export function scratchDir(name: string): string {
+  scratch ??= mkdtempSync(join(tmpdir(), 'engram-test-'));
+  return join(scratch, name);
+}
 
 /** A loopback URL where nothing listens (connection refused). */
 export async function closedPortUrl(): Promise<string> {

@@ -71,7 +71,10 @@ export function stripUndefined<T>(v: T): T {
   if (Array.isArray(v)) return v.map(stripUndefined) as T;
   if (v && typeof v === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, val] of Object.entries(v)) if (val !== undefined) out[k] = stripUndefined(val);
+    // defineProperty, not assignment: a data key named `__proto__` must be sent, not swallowed.
+    for (const [k, val] of Object.entries(v)) {
+      if (val !== undefined) Object.defineProperty(out, k, { value: stripUndefined(val), enumerable: true, writable: true, configurable: true });
+    }
     return out as T;
   }
   return v;

@@ -18,6 +18,10 @@ export interface AddOptions extends WaitFlags {
   property?: string[];
   conversationId?: string;
   wait?: boolean;
+  /** Bulk: one add per line of this JSONL file (- for stdin). */
+  jsonl?: string;
+  fromLine?: string;
+  skipLines?: string;
 }
 
 /** After an add, a 404 on the new run is retried this long (eventual consistency). */
@@ -77,7 +81,12 @@ export async function buildAddRequest(ctx: Context, texts: string[], o: AddOptio
       ? { input: { pre_extracted: { items: texts.map((content) => ({ content, topic: o.topic! })) } }, kind: 'text lines' }
       : { input: { string: { content: texts } }, kind: 'plain text' };
   }
-  const body: CreateMemoryRequest = { ...(reading.body ?? {}), input: reading.input };
+  const body = applyScopeFlags({ ...(reading.body ?? {}), input: reading.input }, o);
+  return { body, reading };
+}
+
+/** --user-id, --group, --property and --conversation-id over a request body (flags win). */
+export function applyScopeFlags(body: CreateMemoryRequest, o: AddOptions): CreateMemoryRequest {
   if (o.userId !== undefined) {
     if (o.userId.trim() === '') throw new UsageError('--user-id is empty');
     body.user_id = o.userId;
@@ -97,10 +106,18 @@ export async function buildAddRequest(ctx: Context, texts: string[], o: AddOptio
       body.properties.conversation_id = o.conversationId;
     }
   }
-  return { body, reading };
+  return body;
 }
 
 export async function memoriesAdd(ctx: Context, texts: string[], o: AddOptions): Promise<number> {
+  if (o.jsonl !== undefined) {
+    const { memoriesBulkAdd } = await import('./bulk-add.js');
+    return memoriesBulkAdd(ctx, texts, o as AddOptions & { jsonl: string });
+  }
+  for (const [flag, v] of [['--from-line', o.fromLine], ['--skip-lines', o.skipLines]] as const) {
+    if (v !== undefined) throw new UsageError(`${flag} needs --jsonl`);
+  }
+  if (o.concurrency !== undefined) throw new UsageError('--concurrency needs --jsonl', 'a single add sends one request');
   const settings = o.wait ? parseWaitFlags(ctx, o) : undefined;
   if (!o.wait && (o.timeout || o.interval || o.until || o.failFast || o.events)) {
     throw new UsageError('--timeout, --interval, --until, --fail-fast and --events need --wait');
@@ -110,14 +127,16 @@ export async function memoriesAdd(ctx: Context, texts: string[], o: AddOptions):
   const client = await ctx.client();
   const out: RunOutput = await client.memories.add(body);
   const id = out.run_id;
+  const { HistoryRecorder, inputTypeOf } = await import('../../history/recorder.js');
+  await new HistoryRecorder(ctx).record({ run_id: id, input_type: inputTypeOf(body.input), user_id: body.user_id, group: body.group });
   const humanOut = format === 'table' || format === 'plain';
   if (settings) {
-    if (ctx.quiet && humanOut) ctx.io.stdout.write(id + '\n');
+    if (ctx.quiet && humanOut) ctx.io.stdout.write(sanitize(id) + '\n');
     else ctx.info(`submitted run ${sanitize(id)}; waiting for it (Ctrl-C stops waiting, not the run)`);
     return waitAndReport(ctx, [id], settings, { notFoundGraceMs: ADD_NOT_FOUND_GRACE_MS, humanReport: !(ctx.quiet && humanOut) });
   }
   if (ctx.quiet && humanOut) {
-    ctx.io.stdout.write(id + '\n');
+    ctx.io.stdout.write(sanitize(id) + '\n');
   } else if (format === 'json') {
     ctx.io.stdout.write(jsonDocument(out));
   } else if (format === 'ndjson') {

@@ -107,7 +107,8 @@ function memoryLines(r: RunResult, theme: Theme, max: number): string[] {
   return out;
 }
 
-export function resumeHint(ids: string[]): string {
+export function resumeHint(allIds: string[]): string {
+  const ids = allIds.map((id) => sanitize(id)); // ids of new runs come from the server
   const shown = ids.length <= 5 ? ids.join(' ') : `${ids.slice(0, 3).join(' ')} … (${ids.length} runs; pipe them to \`engram runs wait -\`)`;
   return `the run${ids.length === 1 ? '' : 's'} continue${ids.length === 1 ? 's' : ''} on the server — resume with \`engram runs wait ${shown}\``;
 }

@@ -1,0 +1,103 @@
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { historyFile } from '../config/paths.js';
+
+/**
+ * The local run history behind `engram runs list` (the API cannot list runs).
+ *
+ * One JSON object per line in `$XDG_STATE_HOME/engram/history.jsonl`. Every record is written
+ * with a single `appendFile` (O_APPEND) of one line well under 4 KiB, so concurrent CLI
+ * processes never interleave inside a record on a local file system. The reader skips a line
+ * that does not parse (a torn write after a crash) and says so.
+ */
+
+export interface HistoryRecord {
+  v: 1;
+  run_id: string;
+  base_url: string;
+  profile: string;
+  input_type: string;
+  user_id?: string;
+  group?: string;
+  /** When this CLI submitted it (RFC 3339, the CLI's clock). */
+  submitted_at: string;
+  /** Where the content came from, e.g. `data.jsonl:17`. */
+  source?: string;
+}
+
+/** Records stay far below PIPE_BUF-sized writes so appends are never torn by concurrency. */
+export const MAX_RECORD_BYTES = 2048;
+const MAX_FIELD = 256;
+
+function clip(s: string | undefined): string | undefined {
+  if (s === undefined) return undefined;
+  return s.length > MAX_FIELD ? s.slice(0, MAX_FIELD - 1) + '…' : s;
+}
+
+/** One line of JSON for the record, shortened so it stays under MAX_RECORD_BYTES. */
+export function recordLine(r: HistoryRecord): string {
+  const rec: HistoryRecord = { ...r, user_id: clip(r.user_id), group: clip(r.group), source: clip(r.source), profile: clip(r.profile)! };
+  let line = JSON.stringify(rec);
+  if (Buffer.byteLength(line) > MAX_RECORD_BYTES) {
+    const { source: _s, user_id: _u, group: _g, ...rest } = rec;
+    line = JSON.stringify(rest);
+  }
+  return line + '\n';
+}
+
+export function historyPath(env: Record<string, string | undefined>): string {
+  return historyFile(env);
+}
+
+/** Append records (each with its own O_APPEND write). Throws on I/O errors: callers warn. */
+export async function appendHistory(path: string, records: HistoryRecord[], opts: { dirReady?: boolean } = {}): Promise<void> {
+  if (records.length === 0) return;
+  if (!opts.dirReady) await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  for (const r of records) await appendFile(path, recordLine(r), { flag: 'a', mode: 0o600 });
+}
+
+export interface HistoryRead {
+  records: HistoryRecord[];
+  /** 1-based line numbers that were not a valid record. */
+  skipped: number[];
+  exists: boolean;
+}
+
+function valid(v: unknown): v is HistoryRecord {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return false;
+  const r = v as Record<string, unknown>;
+  return (
+    typeof r.run_id === 'string' &&
+    r.run_id !== '' &&
+    typeof r.base_url === 'string' &&
+    typeof r.submitted_at === 'string' &&
+    (r.input_type === undefined || typeof r.input_type === 'string') &&
+    (r.user_id === undefined || typeof r.user_id === 'string') &&
+    (r.group === undefined || typeof r.group === 'string') &&
+    (r.profile === undefined || typeof r.profile === 'string')
+  );
+}
+
+export async function readHistory(path: string): Promise<HistoryRead> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], skipped: [], exists: false };
+    throw err;
+  }
+  const records: HistoryRecord[] = [];
+  const skipped: number[] = [];
+  const lines = text.split('\n');
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    try {
+      const v: unknown = JSON.parse(line);
+      if (valid(v)) records.push(v);
+      else skipped.push(i + 1);
+    } catch {
+      skipped.push(i + 1);
+    }
+  });
+  return { records, skipped, exists: true };
+}
