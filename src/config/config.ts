@@ -1,6 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
 import { UsageError } from '../api/errors.js';
-import { writeFileAtomic } from '../io/atomic.js';
 
 /**
  * The config file: named profiles, each with an API key and optionally a base URL.
@@ -86,6 +85,8 @@ export function loadConfig(path: string): LoadedConfig {
 
 /** Write the whole config atomically with mode 0600 (directory 0700). */
 export async function saveConfig(path: string, data: ConfigData): Promise<void> {
+  // Loaded here, not at start-up: every command reads the config, only auth writes it.
+  const { writeFileAtomic } = await import('../io/atomic.js');
   await writeFileAtomic(path, JSON.stringify(data, null, 2) + '\n', { mode: 0o600, mkdirMode: 0o700 });
 }
 
