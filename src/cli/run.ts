@@ -1,9 +1,10 @@
+import { setMaxListeners } from 'node:events';
 import { CommanderError } from 'commander';
 import { EngramError, APIError } from '../api/errors.js';
 import { realClock, type Clock, type Random } from '../core/clock.js';
 import type { IOStreams } from '../io/streams.js';
 import { colorEnabled } from '../io/streams.js';
-import { makeTheme } from '../output/theme.js';
+import { loadColors, makeTheme } from '../output/theme.js';
 import { sanitize } from '../output/sanitize.js';
 import { Context, type Deps, type GlobalOptions } from './context.js';
 import { ExitCode } from './exit-codes.js';
@@ -27,6 +28,9 @@ export async function runCli(argv: string[], d: RunCliDeps): Promise<number> {
     random: d.random ?? Math.random,
     signal: d.signal ?? new AbortController().signal,
   };
+  // Every request and every backoff sleep listens on this signal, and removes its listener
+  // when done: many in flight at once (runs wait on 200 ids) is normal, not a leak.
+  setMaxListeners(0, deps.signal);
   let chosen: { action: Action; globals: GlobalOptions } | undefined;
   const program = makeProgram(deps, (action, globals) => {
     chosen = { action, globals };
@@ -45,6 +49,8 @@ export async function runCli(argv: string[], d: RunCliDeps): Promise<number> {
   try {
     ctx = new Context(deps, chosen.globals);
     ctx.validateGlobals();
+    const mode = ctx.colorMode();
+    if (colorEnabled(mode, deps.io.stdoutTTY, deps.io.env) || colorEnabled(mode, deps.io.stderrTTY, deps.io.env)) await loadColors();
     return await chosen.action(ctx);
   } catch (err) {
     return reportError(err, deps, ctx);

@@ -1,4 +1,20 @@
-import { Chalk, type ChalkInstance } from 'chalk';
+import type { ChalkInstance } from 'chalk';
+
+let chalk: typeof import('chalk') | undefined;
+
+/**
+ * Load chalk; called once a command knows that some stream gets colour. Piped and JSON runs
+ * never pay for it (its set-up is a measurable part of start-up).
+ */
+export async function loadColors(): Promise<void> {
+  chalk ??= await import('chalk');
+}
+
+/** A stand-in for chalk with colour off: every style, however chained, returns the text. */
+const plain: ChalkInstance = new Proxy(((s: unknown) => String(s)) as unknown as ChalkInstance, {
+  get: (_t, prop) => (prop === 'level' ? 0 : plain),
+  apply: (_t, _this, args: unknown[]) => args.map(String).join(' '),
+});
 
 /** Colours for one stream; with colour off every style is the identity. */
 export interface Theme {
@@ -15,8 +31,10 @@ const SYMBOLS: Record<string, string> = {
   in_buffer: '◆',
 };
 
+/** Colour needs loadColors() first; without it the theme is plain. */
 export function makeTheme(enabled: boolean): Theme {
-  const c = new Chalk({ level: enabled ? 1 : 0 });
+  enabled &&= chalk !== undefined;
+  const c = enabled ? new chalk!.Chalk({ level: 1 }) : plain;
   const paint = (status: string | null | undefined) => {
     switch (status) {
       case 'completed':
