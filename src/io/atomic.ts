@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -16,8 +15,15 @@ export interface AtomicOptions {
   mkdirMode?: number;
 }
 
+let seq = 0;
+
+/**
+ * `.<name>.<pid>.<hex>.tmp`: unique per process by pid, within it by time and a counter (no
+ * crypto: loading it would cost every command start-up time for a name).
+ */
 function tempName(file: string): string {
-  return join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const unique = `${Date.now().toString(16)}${(seq++).toString(16).padStart(4, '0')}`;
+  return join(dirname(file), `.${basename(file)}.${process.pid}.${unique}.tmp`);
 }
 
 async function syncDir(dir: string): Promise<void> {
