@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
-export const bin = fileURLToPath(new URL('../bin/engram.js', import.meta.url));
+export const bin = fileURLToPath(new URL('../bin/engram.cjs', import.meta.url));
 const cache = fileURLToPath(new URL('../node_modules/.cache/engram-bench/', import.meta.url));
 
 export function median(xs) {

@@ -3,7 +3,7 @@
 //    shared virtual clock, for runs that complete after 2 s, 10 s and 60 s, beside a baseline
 //    that polls at a fixed 0.5 s (the Python SDK's runs.wait) on the same clock and emulator.
 //    Requests are counted by the emulator; detection latency = CLI exit − run completion.
-// 2. Real time: 1,000 run ids in one `bin/engram.js runs wait -` against `engram emulator`:
+// 2. Real time: 1,000 run ids in one `bin/engram.cjs runs wait -` against `engram emulator`:
 //    wall time beyond the slowest run, peak RSS, sockets the emulator saw.
 import { bin, fmt, importTs, median, readRss, rssFlags, run, startEmulatorProcess } from './lib.mjs';
 

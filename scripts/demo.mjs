@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const bin = fileURLToPath(new URL('../bin/engram.js', import.meta.url));
+const bin = fileURLToPath(new URL('../bin/engram.cjs', import.meta.url));
 
 const emulator = spawn(process.execPath, [bin, 'emulator', '--port', '0', '--run-time', '3s'], {
   cwd: root,

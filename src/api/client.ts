@@ -44,6 +44,11 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** 204 expected: no body to parse. */
   noContent?: boolean;
+  /**
+   * Checks the parsed body (throws MalformedResponseError when it is not what the API
+   * promises). Inside the retry loop: a wrong-shaped 2xx is retried like an unparsable one.
+   */
+  validate?: (data: unknown, status: number) => void;
 }
 
 /** Sockets per origin; the wait engine's concurrency default matches it. */
@@ -92,7 +97,9 @@ export class EngramClient {
     const backoff = new Backoff({ baseMs: 500, factor: 2, capMs: 8000, jitter: 0.25, random: this.opts.random });
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.once<T>(method, path, ro);
+        const res = await this.once<T>(method, path, ro);
+        ro.validate?.(res.data, res.status);
+        return res;
       } catch (err) {
         if (attempt >= retries || !isRetryable(err)) throw err;
         const hinted = err instanceof APIError ? serverRetryDelayMs(err.headers, this.opts.clock.now()) : undefined;

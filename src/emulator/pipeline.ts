@@ -140,9 +140,12 @@ export class Pipeline {
 
   /** Move every due, unpinned `running` run on, in due-time order, stamped with its due time. */
   settle(now: number): void {
-    const due = [...this.store.runs.values()]
-      .filter((r) => r.status === 'running' && r.pin === undefined && r.due_at <= now)
-      .sort((a, b) => a.due_at - b.due_at);
+    const due: RunRecord[] = [];
+    for (const r of this.store.running) {
+      if (r.status !== 'running') this.store.running.delete(r); // moved on (completed, failed, buffered)
+      else if (r.pin === undefined && r.due_at <= now) due.push(r);
+    }
+    due.sort((a, b) => a.due_at - b.due_at);
     for (const run of due) this.advance(run, run.due_at);
   }
 

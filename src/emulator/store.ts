@@ -173,6 +173,12 @@ export interface Project {
 export class Store {
   projects = new Map<string, Project>();
   runs = new Map<string, RunRecord>();
+  /**
+   * Runs that may still be `running` (a superset: entries that moved on are pruned by the
+   * pipeline's settle). Settling scans these, not every run ever made, so a request costs the
+   * same after a million adds as after ten.
+   */
+  readonly running = new Set<RunRecord>();
   /** Bumped by every mutation; the server persists when it moved during a request. */
   version = 0;
 
@@ -212,10 +218,13 @@ export class Store {
 
   addRun(run: RunRecord): void {
     this.runs.set(run.run_id, run);
+    if (run.status === 'running') this.running.add(run);
     this.touch();
   }
 
   forgetRun(id: string): boolean {
+    const run = this.runs.get(id);
+    if (run) this.running.delete(run);
     const had = this.runs.delete(id);
     if (had) this.touch();
     return had;
@@ -233,6 +242,7 @@ export class Store {
   reset(): void {
     this.projects.clear();
     this.runs.clear();
+    this.running.clear();
     this.touch();
   }
 
@@ -263,7 +273,10 @@ export class Store {
         users: new Map(Object.entries(p.users)),
         memories: new Map(p.memories.map((m) => [m.id, m])),
       });
-    for (const r of state.runs) store.runs.set(r.run_id, r);
+    for (const r of state.runs) {
+      store.runs.set(r.run_id, r);
+      if (r.status === 'running') store.running.add(r);
+    }
     return store;
   }
 }

@@ -15,7 +15,10 @@ export class Secrets {
   /** Register a secret; a value no longer than the `eng_` prefix is not worth hiding (and would mangle text). */
   add(secret: string | undefined): void {
     const s = secret?.trim();
-    if (s && s.length > 4) this.list.add(s);
+    if (!s || s.length <= 4) return;
+    this.list.add(s);
+    // The part after `eng_` is the secret itself: hide it even when quoted without the prefix.
+    if (s.startsWith('eng_') && s.length >= 12) this.list.add(s.slice(4));
   }
 
   get size(): number {

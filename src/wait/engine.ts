@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { APIError, EngramError, MalformedResponseError, NotFoundError, UserAbortError } from '../api/errors.js';
 import { isRetryable } from '../api/client.js';
 import { serverRetryDelayMs } from '../api/retry.js';
@@ -156,6 +157,9 @@ export class WaitEngine {
     for (const id of unique) this.state.set(id, { status: null, done: false });
     const limit = limiter(Math.max(1, this.o.concurrency));
     const signal = AbortSignal.any([this.o.signal, this.stop.signal]);
+    // Each waited run sleeps on this signal (and each request in flight listens to it): one
+    // listener per run is expected, and each is removed when its sleep or request ends.
+    setMaxListeners(0, signal);
     await Promise.all(unique.map((id) => this.waitOne(id, limit, signal)));
     if (this.o.signal.aborted) throw this.o.signal.reason instanceof UserAbortError ? this.o.signal.reason : new UserAbortError();
     return unique.map((id) => this.results.get(id)!);

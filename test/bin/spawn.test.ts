@@ -5,10 +5,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { KEY, scratchDir } from '../helpers/cli.js';
 
-// The real binary (bin/engram.js → dist/, built by `npm test`'s pretest) against a real
+// The real binary (bin/engram.cjs → dist/, built by `npm test`'s pretest) against a real
 // emulator on an ephemeral port, in real time. Runs are pinned through the control surface,
 // so nothing here depends on timing.
-const bin = fileURLToPath(new URL('../../bin/engram.js', import.meta.url));
+const bin = fileURLToPath(new URL('../../bin/engram.cjs', import.meta.url));
 let emu: Emulator;
 let env: Record<string, string>;
 

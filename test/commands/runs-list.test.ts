@@ -10,7 +10,7 @@ import { cli, closedPortUrl, KEY } from '../helpers/cli.js';
 import { useEmulator } from '../helpers/emulator.js';
 
 const emu = useEmulator({ runTimeMs: 2000 });
-const bin = fileURLToPath(new URL('../../bin/engram.js', import.meta.url));
+const bin = fileURLToPath(new URL('../../bin/engram.cjs', import.meta.url));
 
 function setup() {
   const state = mkdtempSync(join(tmpdir(), 'engram-history-'));
@@ -147,8 +147,12 @@ describe('run history file', () => {
     const results = await Promise.all(children);
     const submitted = new Set<string>();
     for (const r of results) {
-      expect(r.code).toBe(0);
-      for (const l of r.out.trim().split('\n')) submitted.add(JSON.parse(l).run_id);
+      expect(r.code, r.out).toBe(0);
+      for (const l of r.out.trim().split('\n')) {
+        const rec = JSON.parse(l) as { run_id?: string };
+        expect(rec.run_id, l).toEqual(expect.any(String));
+        submitted.add(rec.run_id!);
+      }
     }
     expect(submitted.size).toBe(PROCS * LINES);
     const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');

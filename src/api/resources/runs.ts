@@ -7,8 +7,15 @@ export class RunsResource {
   constructor(private readonly client: EngramClient) {}
 
   async get(runId: string, ro: Omit<RequestOptions, 'body' | 'query'> = {}): Promise<Run> {
-    const res = await this.client.request<unknown>('GET', `/runs/${pathSegment(runId)}`, { idempotent: true, ...ro });
-    return normalizeRun(res.data, res.status);
+    let run: Run | undefined;
+    await this.client.request<unknown>('GET', `/runs/${pathSegment(runId)}`, {
+      idempotent: true,
+      ...ro,
+      validate: (data, status) => {
+        run = normalizeRun(data, status);
+      },
+    });
+    return run!;
   }
 }
 
