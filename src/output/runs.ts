@@ -1,4 +1,4 @@
-import type { CommittedOperations, Run } from '../api/types.js';
+import { TERMINAL_STATUSES, type CommittedOperations, type Run } from '../api/types.js';
 import type { OutputFormat } from './format.js';
 import { jsonDocument, ndjsonLine } from './format.js';
 import { sanitize } from './sanitize.js';
@@ -17,25 +17,31 @@ export function opsCounts(ops: CommittedOperations): string {
   return `+${ops.created.length} ~${ops.updated.length} -${ops.deleted.length}`;
 }
 
+/** A detail row: the label on a terminal, and the key of the piped layout (the JSON field). */
+type Row = [label: string, key: string, value: string];
+
 /** The console's Run Detail panel, as labelled rows. */
-function detailRows(run: Run, o: RenderOptions): Array<[string, string]> {
+function detailRows(run: Run, o: RenderOptions): Row[] {
   const tty = o.format === 'table';
   const s = (v: unknown) => (v === undefined || v === null || v === '' ? '-' : sanitize(String(v)));
-  const rows: Array<[string, string]> = [
-    ['Run ID', s(run.run_id)],
-    ['Status', tty ? `${o.theme.statusSymbol(run.status)} ${o.theme.status(sanitize(run.status))}` : s(run.status)],
-    ['Input type', s(run.input_type)],
-    ['User', s(run.user_id)],
-    ['Group ID', s(run.group_id)],
-    ['Starting step', s(run.starting_step)],
-    ['Created', formatTimestamp(run.created_at, o.nowMs, tty)],
-    ['Updated', formatTimestamp(run.updated_at, o.nowMs, tty)],
-    ['Duration', between(run.created_at, run.updated_at)],
+  const status = tty ? `${o.theme.statusSymbol(run.status)} ${o.theme.status(sanitize(run.status))}` : o.theme.status(sanitize(run.status));
+  const finished = TERMINAL_STATUSES.has(run.status);
+  const rows: Row[] = [
+    ['Run ID', 'run_id', s(run.run_id)],
+    ['Status', 'status', status],
+    ['Input type', 'input_type', s(run.input_type)],
+    ['User', 'user_id', s(run.user_id)],
+    ['Group ID', 'group_id', s(run.group_id)],
+    ['Starting step', 'starting_step', s(run.starting_step)],
+    ['Created', 'created_at', formatTimestamp(run.created_at, o.nowMs, tty)],
+    ['Updated', 'updated_at', formatTimestamp(run.updated_at, o.nowMs, tty)],
+    // A run still in progress has no duration yet, only an age.
+    ['Duration', 'duration', finished ? between(run.created_at, run.updated_at) : tty ? `${between(run.created_at, new Date(o.nowMs).toISOString())} so far` : '-'],
   ];
   if ((run.error !== undefined && run.error !== null) || run.status === 'failed') {
-    rows.push(['Error', tty ? o.theme.c.red(s(run.error)) : s(run.error)]);
+    rows.push(['Error', 'error', o.theme.c.red(s(run.error))]);
   }
-  rows.push(['Operations', opsCounts(run.committed_operations)]);
+  rows.push(['Operations', 'operations', opsCounts(run.committed_operations)]);
   return rows;
 }
 
@@ -58,16 +64,17 @@ function opLines(run: Run, o: RenderOptions, indent: string): string[] {
 export function renderRunHuman(run: Run, o: RenderOptions): string {
   const rows = detailRows(run, o);
   if (o.format === 'table') {
-    const width = Math.max(...rows.map(([k]) => k.length));
-    const out = rows.map(([k, v]) => `${o.theme.c.bold(k.padEnd(width))}  ${v}`);
+    const width = Math.max(...rows.map(([label]) => label.length));
+    const out = rows.map(([label, , v]) => `${o.theme.c.bold(label.padEnd(width))}  ${v}`);
     out.push(...opLines(run, o, ' '.repeat(width + 2)));
     return out.join('\n') + '\n';
   }
-  const key = (label: string) => label.toLowerCase().replace(/ /g, '_');
-  const out = rows.map(([k, v]) => `${key(k)}: ${v}`);
+  // Piped: `key: value` with the JSON field names; memory ids one per line, so
+  // `grep ^created_memory:` lists them.
+  const out = rows.map(([, key, v]) => `${key}: ${v}`);
   const ops = run.committed_operations;
   for (const [kind, list] of [['created', ops.created], ['updated', ops.updated], ['deleted', ops.deleted]] as const) {
-    for (const op of list) out.push(`${kind}: ${sanitize(op.memory_id)}`);
+    for (const op of list) out.push(`${kind}_memory: ${sanitize(op.memory_id)}`);
   }
   return out.join('\n') + '\n';
 }

@@ -18,7 +18,8 @@ export type Outcome =
   | 'unavailable'
   | 'not_found'
   | 'error'
-  | 'cancelled';
+  | 'cancelled'
+  | 'interrupted';
 
 export interface RunResult {
   run_id: string;
@@ -39,6 +40,14 @@ export interface StatusEvent {
   previous_status: string | null;
   at: string;
   elapsed_ms: number;
+}
+
+interface RunState {
+  status: string | null;
+  done: boolean;
+  run: Run | undefined;
+  statusSince: number;
+  polls: number;
 }
 
 export interface Summary {
@@ -99,7 +108,8 @@ export function exitCodeFor(outcome: Outcome, error?: EngramError): ExitCode {
     case 'not_found':
       return ExitCode.NOT_FOUND;
     case 'error':
-      return error?.exitCode ?? ExitCode.UNEXPECTED;
+    case 'interrupted':
+      return error?.exitCode ?? (outcome === 'interrupted' ? ExitCode.SIGINT : ExitCode.UNEXPECTED);
   }
 }
 
@@ -126,7 +136,8 @@ function seconds(ms: number): string {
  */
 export class WaitEngine {
   private readonly results = new Map<string, RunResult>();
-  private readonly state = new Map<string, { status: string | null; done: boolean }>();
+  /** Live state per run: what progress and an interrupted wait's report need. */
+  private readonly state = new Map<string, RunState>();
   private readonly announced = new Set<string>();
   private readonly warnedStatuses = new Set<string>();
   private readonly stop = new AbortController();
@@ -138,23 +149,45 @@ export class WaitEngine {
     this.deadline = o.timeoutMs > 0 ? this.startedAt + o.timeoutMs : Infinity;
   }
 
+  /** Counts for progress: finished runs, failed ones among them, the rest by last status. */
   summary(): Summary {
     const byStatus = new Map<string, number>();
     let done = 0;
     let failed = 0;
     for (const s of this.state.values()) {
-      if (s.done) done++;
+      if (s.done) {
+        done++;
+        if (s.status === 'failed') failed++;
+        continue;
+      }
       const key = s.status ?? 'waiting';
-      if (key === 'failed') failed++;
       byStatus.set(key, (byStatus.get(key) ?? 0) + 1);
     }
-    return { total: this.o.ids.length, done, failed, byStatus, elapsedMs: this.o.clock.now() - this.startedAt };
+    return { total: this.state.size, done, failed, byStatus, elapsedMs: this.o.clock.now() - this.startedAt };
+  }
+
+  /** Every run in argument order: finished ones as they ended, the rest with `outcome`. */
+  snapshot(outcome: Outcome, error?: EngramError): RunResult[] {
+    const now = this.o.clock.now();
+    return [...this.state.entries()].map(
+      ([id, st]) =>
+        this.results.get(id) ?? {
+          run_id: id,
+          outcome,
+          run: st.run,
+          lastStatus: st.status,
+          statusSince: st.statusSince,
+          elapsedMs: now - this.startedAt,
+          polls: st.polls,
+          error,
+        },
+    );
   }
 
   /** Results in argument order. Throws UserAbortError on Ctrl-C / SIGTERM. */
   async run(): Promise<RunResult[]> {
     const unique = [...new Set(this.o.ids)];
-    for (const id of unique) this.state.set(id, { status: null, done: false });
+    for (const id of unique) this.state.set(id, { status: null, done: false, run: undefined, statusSince: this.startedAt, polls: 0 });
     const limit = limiter(Math.max(1, this.o.concurrency));
     const signal = AbortSignal.any([this.o.signal, this.stop.signal]);
     // Each waited run sleeps on this signal (and each request in flight listens to it): one
@@ -187,11 +220,8 @@ export class WaitEngine {
     });
     const retries = new Backoff({ baseMs: 500, factor: 2, capMs: Math.max(cap, 5000), jitter: 0.25, random: this.o.random });
     const st = this.state.get(id)!;
-    let run: Run | undefined;
-    let statusSince = this.startedAt;
     let answered = false;
     let lastError: EngramError | undefined;
-    let pollCount = 0;
     let finalPoll = false;
 
     const finish = (outcome: Outcome, error?: EngramError) => {
@@ -199,11 +229,11 @@ export class WaitEngine {
       const r: RunResult = {
         run_id: id,
         outcome,
-        run,
+        run: st.run,
         lastStatus: st.status,
-        statusSince,
+        statusSince: st.statusSince,
         elapsedMs: clock.now() - this.startedAt,
-        polls: pollCount,
+        polls: st.polls,
         error,
       };
       this.results.set(id, r);
@@ -217,12 +247,12 @@ export class WaitEngine {
       const reqTimeout = Math.min(this.o.requestTimeoutMs, Math.max(remaining, 2000));
       let delay: number;
       try {
-        pollCount++;
+        st.polls++;
         const got = await limit(() => {
           if (signal.aborted) throw new UserAbortError();
           return this.o.fetchRun(id, signal, reqTimeout);
         });
-        run = got;
+        st.run = got;
         answered = true;
         retries.reset();
         if (got.status !== st.status) {
@@ -234,7 +264,7 @@ export class WaitEngine {
             elapsed_ms: clock.now() - this.startedAt,
           };
           st.status = got.status;
-          statusSince = clock.now();
+          st.statusSince = clock.now();
           this.o.listener?.onStatus?.(ev, got);
         }
         if (!KNOWN_STATUSES.has(got.status) && !this.warnedStatuses.has(got.status)) {

@@ -57,7 +57,7 @@ export class WaitProgress implements WaitListener {
         color: o.theme.enabled ? 'cyan' : false,
         text: p.spinnerText(),
       }).start();
-      p.refresh = setInterval(() => p.render(), 1000);
+      p.refresh = setInterval(() => p.render(), 200);
       p.refresh.unref?.();
     } else {
       void p.heartbeat();

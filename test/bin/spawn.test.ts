@@ -85,7 +85,7 @@ describe('bin/engram', () => {
     expect(add.status).toBe(0);
     const wait = await engram(['runs', 'wait', '-'], add.stdout.toString());
     expect(wait.status).toBe(0);
-    expect(wait.stdout.toString()).toMatch(/completed after/);
+    expect(wait.stdout.toString()).toMatch(/ completed · ran [\d.]+m?s · waited /);
     expect(wait.stdout.includes(0x1b)).toBe(false);
     expect(wait.stderr.includes(0x1b)).toBe(false);
   });

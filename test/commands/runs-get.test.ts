@@ -58,7 +58,9 @@ describe('engram runs get', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^run_id: ${id}$`, 'm'));
     expect(r.stdout).toMatch(/^status: completed$/m);
-    expect(r.stdout).toMatch(/^created: [0-9a-f-]{36}$/m);
+    expect(r.stdout).toMatch(/^created_memory: [0-9a-f-]{36}$/m);
+    expect(r.stdout).toMatch(/^created_at: \d{4}-/m);
+    expect(r.stdout).toMatch(/^user_id: alice$/m);
     expect(r.stdoutBytes.includes(0x1b)).toBe(false);
     expect(r.stderrBytes.includes(0x1b)).toBe(false);
   });

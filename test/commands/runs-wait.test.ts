@@ -12,7 +12,7 @@ describe('engram runs wait: outcomes and exit codes', () => {
     const start = emu.clock.elapsed();
     const r = await run(['runs', 'wait', id]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`^${id}  completed after [\\d.]+s  \\+1 ~0 -0$`, 'm'));
+    expect(r.stdout).toMatch(new RegExp(`^${id}  completed · ran 2\\.0s · waited [\\d.]+s  \\+1 ~0 -0$`, 'm'));
     expect(r.stderr).toContain(`${id}: running`);
     expect(r.stderr).toContain('running → completed');
     // detected within one poll gap of the 2 s run time (gap ≈ 0.45 × age + 250 ms, ±10 %),

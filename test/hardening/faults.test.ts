@@ -134,7 +134,7 @@ describe('a huge run: 100,000 committed operations', () => {
     expect(doc.committed_operations.created.length).toBe(100_002); // two real sentences too
     expect(new Set(doc.committed_operations.created.map((o: { memory_id: string }) => o.memory_id)).size).toBe(100_002);
     const piped = await run(['runs', 'get', id]);
-    expect(piped.stdout.match(/^created: [0-9a-f]{8}-/gm)).toHaveLength(100_002);
+    expect(piped.stdout.match(/^created_memory: [0-9a-f]{8}-/gm)).toHaveLength(100_002);
     expect(piped.stdout).toMatch(/^operations: \+100002 ~0 -0$/m);
     const tty = await run(['runs', 'get', id, '--color', 'never'], { tty: true });
     expect(tty.stdout).toMatch(/… 99982 more \(use --json for all\)/);
@@ -163,7 +163,7 @@ describe('runs wait: transient trouble is retried until the deadline', () => {
     clean(r);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr.match(new RegExp(message.source, 'g'))).toHaveLength(1);
-    expect(r.stdout).toMatch(/completed after/);
+    expect(r.stdout).toMatch(/ completed · ran [\d.]+m?s · waited /);
     expect(r.requests).toBeGreaterThanOrEqual(5);
   });
 
@@ -174,7 +174,7 @@ describe('runs wait: transient trouble is retried until the deadline', () => {
     await emu.control('/_emulator/faults', undefined, 'DELETE');
     clean(r);
     expect(r.code).toBe(7);
-    expect(r.stderr).toMatch(/the service did not answer usefully before the deadline/);
+    expect(r.stderr).toMatch(/^unavailable: the service gave no useful answer before the deadline/m);
     expect(r.virtualMs).toBeGreaterThanOrEqual(120_000);
     expect(r.virtualMs).toBeLessThan(125_000);
   });

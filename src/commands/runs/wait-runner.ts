@@ -6,6 +6,7 @@ import { formatDuration, parseDuration, parseIntInRange } from '../../cli/flags.
 import { UsageError } from '../../api/errors.js';
 import { jsonDocument, ndjsonLine, type OutputFormat } from '../../output/format.js';
 import { opsCounts } from '../../output/runs.js';
+import { between } from '../../output/time.js';
 import { sanitize } from '../../output/sanitize.js';
 import type { Theme } from '../../output/theme.js';
 import { exitCodeFor, WaitEngine, type RunResult, type Until } from '../../wait/engine.js';
@@ -52,8 +53,31 @@ export function parseWaitFlags(ctx: Context, f: WaitFlags): WaitSettings {
   return { timeoutMs, intervalMs, until, failFast: !!f.failFast, events, concurrency };
 }
 
+/** Why a run did not end well, in one sentence (JSON `wait.message` and the report). */
+function outcomeMessage(r: RunResult, timeoutMs: number): string | null {
+  const last = r.lastStatus === null ? 'never seen' : `last status ${r.lastStatus}`;
+  switch (r.outcome) {
+    case 'completed':
+    case 'in_buffer':
+      return null;
+    case 'failed':
+      return r.run?.error ?? 'the run failed without an error message';
+    case 'timeout':
+      return `deadline of ${formatDuration(timeoutMs)} reached; ${last}`;
+    case 'unavailable':
+      return `no useful answer from the service before the deadline${r.error ? ` (${r.error.message})` : ''}`;
+    case 'cancelled':
+      return `not waited for: --fail-fast stopped at a failed run; ${last}`;
+    case 'interrupted':
+      return `${r.error?.exitCode === ExitCode.SIGTERM ? 'terminated' : 'interrupted'} while waiting; ${last}`;
+    case 'not_found':
+    case 'error':
+      return r.error?.message ?? r.outcome;
+  }
+}
+
 /** The JSON document of one waited run: the run's own fields, plus a `wait` object. */
-export function waitJson(r: RunResult, nowMs: number): Record<string, unknown> {
+export function waitJson(r: RunResult, nowMs: number, timeoutMs: number): Record<string, unknown> {
   const run = r.run ?? { run_id: r.run_id, status: null, committed_operations: normalizeCommitted(undefined) };
   const wait: Record<string, unknown> = {
     outcome: r.outcome,
@@ -61,36 +85,41 @@ export function waitJson(r: RunResult, nowMs: number): Record<string, unknown> {
     elapsed_ms: r.elapsedMs,
     polls: r.polls,
     in_status_ms: r.lastStatus === null ? null : nowMs - r.statusSince,
-    message: r.error ? r.error.message : null,
+    message: outcomeMessage(r, timeoutMs),
   };
   return { ...run, wait };
 }
 
+/** One summary line per run: what happened, how long the run took, how long we waited. */
 function line(r: RunResult, theme: Theme, tty: boolean, nowMs: number): string {
   const c = theme.c;
   const id = sanitize(r.run_id);
-  const ops = r.run ? `  ${opsCounts(r.run.committed_operations)}` : '';
-  const took = formatDuration(r.elapsedMs);
+  const ops = r.run?.committed_operations;
+  const anyOps = !!ops && ops.created.length + ops.updated.length + ops.deleted.length > 0;
+  const opsText = ops && (r.outcome === 'completed' || r.outcome === 'in_buffer' || anyOps) ? `  ${opsCounts(ops)}` : '';
+  const waited = `waited ${formatDuration(r.elapsedMs)}`;
+  const ran = r.run && (r.outcome === 'completed' || r.outcome === 'failed') ? ` · ran ${between(r.run.created_at, r.run.updated_at)}` : '';
   const sym = (s: string) => (tty ? theme.statusSymbol(s) + ' ' : '');
+  const mark = (m: string) => (tty ? m + ' ' : '');
+  const still = r.lastStatus === null ? 'never seen' : `still ${sanitize(r.lastStatus)} (for ${formatDuration(nowMs - r.statusSince)})`;
   switch (r.outcome) {
     case 'completed':
-      return `${sym('completed')}${id}  completed after ${took}${ops}`;
-    case 'in_buffer':
-      return `${sym('in_buffer')}${id}  in_buffer after ${took}${ops}`;
     case 'failed':
-      // The error text goes to stderr (below), once.
-      return `${sym('failed')}${id}  failed after ${took}${ops}`;
+    case 'in_buffer':
+      // A failure's error text goes to stderr (below), once.
+      return `${sym(r.outcome)}${id}  ${theme.status(r.outcome)}${ran} · ${waited}${opsText}`;
     case 'timeout':
+      return `${mark(c.yellow('…'))}${id}  not finished: ${still}${opsText}`;
     case 'unavailable':
-    case 'cancelled': {
-      const last = r.lastStatus === null ? 'never answered' : `still ${sanitize(r.lastStatus)} (for ${formatDuration(nowMs - r.statusSince)})`;
-      const why = r.outcome === 'cancelled' ? 'not waited for (--fail-fast)' : r.outcome === 'unavailable' ? `service unavailable: ${sanitize(r.error?.message ?? '')}` : 'not finished';
-      return `${tty ? c.yellow('…') + ' ' : ''}${id}  ${why}: ${last}${ops}`;
-    }
+      return `${mark(c.yellow('…'))}${id}  no useful answer from the service: ${sanitize(r.error?.message ?? 'unknown error')}`;
+    case 'cancelled':
+      return `${mark(c.yellow('…'))}${id}  not waited for (--fail-fast): ${still}${opsText}`;
+    case 'interrupted':
+      return `${mark(c.yellow('…'))}${id}  interrupted: ${still}${opsText}`;
     case 'not_found':
-      return `${tty ? c.red('?') + ' ' : ''}${id}  not found`;
+      return `${mark(c.red('?'))}${id}  not found`;
     case 'error':
-      return `${tty ? c.red('!') + ' ' : ''}${id}  ${sanitize(r.error?.message ?? 'error')}`;
+      return `${mark(c.red('!'))}${id}  ${sanitize(r.error?.message ?? 'error')}`;
   }
 }
 
@@ -151,7 +180,7 @@ export async function waitAndReport(
       onWarning: (m) => progress.onWarning(m),
       onResult: (r) => {
         progress.onResult(r);
-        if (format === 'ndjson') io.stdout.write(ndjsonLine(waitJson(r, clock.now())));
+        if (format === 'ndjson') io.stdout.write(ndjsonLine(waitJson(r, clock.now(), s.timeoutMs)));
       },
     },
   });
@@ -170,8 +199,13 @@ export async function waitAndReport(
   } catch (err) {
     progress.stop();
     if (err instanceof UserAbortError) {
-      const pending = [...new Set(ids)];
-      io.stderr.write(`\ninterrupted after ${formatDuration(clock.now() - engine.startedAt)}: ${resumeHint(pending)}\n`);
+      // Scripts piping --json still get a document: every run as far as we know it.
+      const snap = engine.snapshot('interrupted', err);
+      if (!s.events && format === 'json') io.stdout.write(jsonDocument(snap.length === 1 ? waitJson(snap[0]!, clock.now(), s.timeoutMs) : snap.map((r) => waitJson(r, clock.now(), s.timeoutMs))));
+      if (!s.events && format === 'ndjson') for (const r of snap.filter((x) => x.outcome === 'interrupted')) io.stdout.write(ndjsonLine(waitJson(r, clock.now(), s.timeoutMs)));
+      const pending = snap.filter((r) => r.outcome === 'interrupted').map((r) => r.run_id);
+      const what = err.signalName === 'SIGTERM' ? 'terminated' : 'interrupted';
+      io.stderr.write(`${what} after ${formatDuration(clock.now() - engine.startedAt)}: ${resumeHint(pending.length > 0 ? pending : [...new Set(ids)])}\n`);
     }
     throw err;
   }
@@ -180,7 +214,7 @@ export async function waitAndReport(
   const code = worstExitCode(results.map((r) => exitCodeFor(r.outcome, r.error)));
   const now = clock.now();
   if (!s.events) {
-    if (format === 'json') io.stdout.write(jsonDocument(results.length === 1 ? waitJson(results[0]!, now) : results.map((r) => waitJson(r, clock.now()))));
+    if (format === 'json') io.stdout.write(jsonDocument(results.length === 1 ? waitJson(results[0]!, now, s.timeoutMs) : results.map((r) => waitJson(r, clock.now(), s.timeoutMs))));
     else if (format !== 'ndjson' && opts.humanReport !== false) {
       const tty = format === 'table';
       const lines: string[] = [];
@@ -198,16 +232,19 @@ export async function waitAndReport(
   for (const r of results) {
     if (r.outcome === 'failed') io.stderr.write(`${errTheme.c.red('error:')} run ${sanitize(r.run_id)} failed: ${sanitize(r.run?.error ?? 'no error message')}\n`);
     if (r.outcome === 'not_found') io.stderr.write(`${errTheme.c.red('error:')} run ${sanitize(r.run_id)} not found\n`);
-    if (r.outcome === 'error' && r.error) io.stderr.write(`${errTheme.c.red('error:')} run ${sanitize(r.run_id)}: ${sanitize(r.error.message)}\n`);
+    if (r.outcome === 'error' && r.error) {
+      io.stderr.write(`${errTheme.c.red('error:')} run ${sanitize(r.run_id)}: ${sanitize(r.error.message)}\n`);
+      for (const h of r.error.hints) io.stderr.write(`  ${sanitize(h)}\n`);
+    }
   }
   const unfinished = results.filter((r) => r.outcome === 'timeout' || r.outcome === 'unavailable' || r.outcome === 'cancelled');
   if (unfinished.length > 0) {
-    const why = unfinished.some((r) => r.outcome === 'unavailable')
-      ? 'the service did not answer usefully before the deadline'
-      : s.failFast && unfinished.every((r) => r.outcome === 'cancelled')
-        ? 'stopped at the first failed run (--fail-fast)'
-        : `deadline of ${formatDuration(s.timeoutMs)} reached`;
-    io.stderr.write(`${errTheme.c.yellow('timeout:')} ${why}; ${resumeHint(unfinished.map((r) => r.run_id))}\n`);
+    const [label, why] = unfinished.some((r) => r.outcome === 'unavailable')
+      ? ['unavailable:', 'the service gave no useful answer before the deadline']
+      : unfinished.every((r) => r.outcome === 'cancelled')
+        ? ['stopped:', 'at the first failed run (--fail-fast)']
+        : ['timeout:', `deadline of ${formatDuration(s.timeoutMs)} reached`];
+    io.stderr.write(`${errTheme.c.yellow(label)} ${why}; ${resumeHint(unfinished.map((r) => r.run_id))}\n`);
   }
   return code === ExitCode.OK ? ExitCode.OK : code;
 }
