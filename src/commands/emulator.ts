@@ -38,12 +38,16 @@ export async function emulatorCommand(ctx: Context, f: EmulatorFlags): Promise<n
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new UsageError(`port ${port} on ${f.host} is already in use`, 'pick another with --port, or --port 0 for any free port');
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new UsageError(`cannot listen on ${f.host}: ${code}`);
+    if (code === 'EDATAFILE') throw new UsageError((err as Error).message);
     throw err;
   }
-  ctx.io.stdout.write(emu.url + '\n');
+  // Listening on every address (0.0.0.0, ::): advertise loopback, the address the CLI will
+  // send a key to over plain http.
+  const url = /^(0\.0\.0\.0|::|\[::\])$/.test(f.host) ? `http://127.0.0.1:${emu.port}` : emu.url;
+  ctx.io.stdout.write(url + '\n');
   ctx.info(
     `engram emulator listening on ${emu.url} (runs complete after ${f.runTime}${f.data ? `, state in ${f.data}` : ''})\n` +
-      `  export ENGRAM_BASE_URL=${emu.url} ENGRAM_API_KEY=eng_local_demo\n` +
+      `  export ENGRAM_BASE_URL=${url} ENGRAM_API_KEY=eng_local_demo\n` +
       `  Ctrl-C to stop`,
   );
   await new Promise<void>((resolve) => {

@@ -1,5 +1,6 @@
-import { readFile, readdir, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { constants } from 'node:fs';
+import { access, readFile, readdir, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { HttpProblem } from './http.js';
 import { nameUUID } from './ids.js';
 import { obj, str, stringMap, validate, type Schema } from './validate.js';
@@ -403,26 +404,41 @@ const stateSchema: Schema = obj(
   ['format', 'projects', 'runs'],
 );
 
-/** Load FILE; a missing file is an empty store, anything unreadable is an error naming the file. */
+/** A --data FILE the emulator cannot use: the user's to fix, so it carries code EDATAFILE. */
+export class DataFileError extends Error {
+  readonly code = 'EDATAFILE';
+}
+
+/** Load FILE; a missing file is an empty store (if its directory is writable), anything else unusable is an error naming the file. */
 export async function loadStore(file: string): Promise<Store> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Store();
-    throw new Error(`cannot read emulator data file ${file}: ${(err as Error).message}`);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      // Find out now, not at the first add, that the state could never be saved.
+      const dir = dirname(resolve(file));
+      try {
+        await access(dir, constants.W_OK);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        throw new DataFileError(`cannot keep emulator data in ${file}: the directory ${dir} ${code === 'ENOENT' ? 'does not exist' : 'is not writable'}`);
+      }
+      return new Store();
+    }
+    throw new DataFileError(`cannot read emulator data file ${file}: ${(err as Error).message}`);
   }
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new Error(`emulator data file ${file} is corrupt (not JSON: ${(err as Error).message}); move it away or delete it`);
+    throw new DataFileError(`emulator data file ${file} is corrupt (not JSON: ${(err as Error).message}); move it away or delete it`);
   }
   try {
     return Store.fromJSON(data);
   } catch (err) {
     const where = err instanceof HttpProblem ? (err.errors ?? []).slice(0, 3).map((e) => `${e.location}: ${e.message}`) : [];
-    throw new Error(
+    throw new DataFileError(
       `emulator data file ${file} is corrupt (${where.join('; ') || (err as Error).message}); move it away or delete it`,
     );
   }
