@@ -50,7 +50,7 @@ export function run(cmd, args, { env = {}, input, cwd = root } = {}) {
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr, ms: performance.now() - t0, end: performance.now() }));
+    child.on('close', (code) => resolve({ code, stdout, stderr, ms: performance.now() - t0, end: performance.now() }));
     child.stdin.end(input ?? '');
   });
 }

@@ -47,6 +47,7 @@ export function makeProgram(deps: Deps, run: (action: Action, globals: GlobalOpt
     .version(version(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .helpCommand(false)
+    .configureHelp({ showGlobalOptions: true })
     .showSuggestionAfterError(true)
     .configureOutput({
       writeOut: (s) => void io.stdout.write(s),
@@ -71,10 +72,10 @@ export function makeProgram(deps: Deps, run: (action: Action, globals: GlobalOpt
         'engram memories add "I prefer dark mode." --user-id alice --wait',
         'engram memories add --file conversation.json --user-id alice --wait --json | jq .committed_operations',
         'engram runs get 019e8742-5a4d-7698-88a5-f714efe876d1',
-        'engram memories add --file notes.txt -q | engram runs wait -',
+        'engram memories add --file notes.txt --user-id alice -q | engram runs wait -',
         'engram memories export --user-id alice --out alice.jsonl',
         'engram emulator --port 4680     # an offline Engram on loopback',
-      ]) + '\n',
+      ]),
     )
     .addHelpText('after', '\nMore: engram help exit-codes | environment | formats\n');
 
@@ -87,7 +88,7 @@ export function makeProgram(deps: Deps, run: (action: Action, globals: GlobalOpt
 
   // runs
   const runs = program.command('runs').description('inspect and wait on pipeline runs');
-  runs.addHelpText('before', examples(['engram runs get <run-id>', 'engram runs wait <run-id> --timeout 5m']) + '\n');
+  runs.addHelpText('before', examples(['engram runs get <run-id>', 'engram runs wait <run-id> --timeout 5m']));
   runs
     .command('get')
     .description('show runs: status, error and committed operations')
@@ -99,7 +100,7 @@ export function makeProgram(deps: Deps, run: (action: Action, globals: GlobalOpt
         'engram runs get 019e8742-5a4d-7698-88a5-f714efe876d1',
         'engram runs get <id> <id> --json | jq \'.[].status\'',
         'engram runs get <id> --exit-status || echo "not completed"',
-      ]) + '\n',
+      ]),
     )
     .action(
       act(async (ctx, ids, opts) => {
@@ -115,7 +116,7 @@ export function makeProgram(deps: Deps, run: (action: Action, globals: GlobalOpt
     .option('--no-refresh', 'show the local history only, without asking the service')
     .addHelpText(
       'before',
-      examples(['engram runs list', 'engram runs list --status failed --limit 50', 'engram runs list --json | jq -r \'.[] | select(.status=="in_buffer") | .run_id\'']) + '\n',
+      examples(['engram runs list', 'engram runs list --status failed --limit 50', 'engram runs list --json | jq -r \'.[] | select(.status=="in_buffer") | .run_id\'']),
     )
     .addHelpText('after', '\nThe API cannot list runs: this lists the runs `engram memories add` submitted to the current\nbase URL, kept in $XDG_STATE_HOME/engram/history.jsonl (default ~/.local/state/engram/).\n')
     .action(
@@ -134,9 +135,9 @@ export function makeProgram(deps: Deps, run: (action: Action, globals: GlobalOpt
         examples([
           'engram runs wait 019e8742-5a4d-7698-88a5-f714efe876d1',
           'engram runs wait <id> <id> --timeout 2m --fail-fast',
-          'engram memories add --file notes.txt -q | engram runs wait -',
+          'engram memories add --file notes.txt --user-id alice -q | engram runs wait -',
           'engram runs wait <id> --events | jq -c .status',
-        ]) + '\n',
+        ]),
       )
       .addHelpText('after', '\nExit: 0 completed, 3 failed, 5 not found, 7 service unavailable, 124 deadline (engram help exit-codes)\n'),
   ).action(
@@ -154,7 +155,7 @@ export function makeProgram(deps: Deps, run: (action: Action, globals: GlobalOpt
       'engram memories add "The user prefers dark mode." --user-id alice',
       'engram memories search "editor preferences" --user-id alice',
       'engram memories export --user-id alice --out alice.jsonl',
-    ]) + '\n',
+    ]),
   );
   const add = memories
     .command('add')
@@ -180,7 +181,7 @@ export function makeProgram(deps: Deps, run: (action: Action, globals: GlobalOpt
         'cat notes.txt | engram memories add --file - --user-id alice -q',
         'engram memories add --file facts.txt --topic UserKnowledge --user-id alice',
         'engram memories add --jsonl facts.jsonl --user-id alice --concurrency 8 > results.ndjson',
-      ]) + '\n',
+      ]),
     )
     .addHelpText(
       'after',
@@ -202,7 +203,7 @@ export function makeProgram(deps: Deps, run: (action: Action, globals: GlobalOpt
     .argument('<memory-id>', 'the memory id')
     .option('--user-id <id>', 'user scope (needed for user-scoped topics)')
     .option('--group <name>', 'group (default: the server default, "default")')
-    .addHelpText('before', examples(['engram memories get 381f964c-5d99-466a-8487-bf9c248fed33 --user-id alice', 'engram memories get <id> --user-id alice --json | jq -r .content']) + '\n')
+    .addHelpText('before', examples(['engram memories get 381f964c-5d99-466a-8487-bf9c248fed33 --user-id alice', 'engram memories get <id> --user-id alice --json | jq -r .content']))
     .action(
       act(async (ctx, id, opts) => {
         const { memoriesGet } = await import('../commands/memories/get.js');
@@ -222,7 +223,7 @@ export function makeProgram(deps: Deps, run: (action: Action, globals: GlobalOpt
       examples([
         'engram memories delete 381f964c-5d99-466a-8487-bf9c248fed33 --user-id alice',
         'engram memories list --user-id alice -o ndjson | jq -r .id | xargs engram memories delete --user-id alice --yes --ignore-missing',
-      ]) + '\n',
+      ]),
     )
     .action(
       act(async (ctx, ids, opts) => {
@@ -245,7 +246,7 @@ export function makeProgram(deps: Deps, run: (action: Action, globals: GlobalOpt
         'engram memories search "programming language" --user-id alice',
         'engram memories search "dark mode" --user-id alice --type bm25 --limit 50 --json | jq \'.memories[].content\'',
         'engram memories search x --type fetch --topic ConversationSummary --user-id alice --conversation-id c1',
-      ]) + '\n',
+      ]),
     )
     .action(
       act(async (ctx, query, opts) => {
@@ -260,7 +261,7 @@ export function makeProgram(deps: Deps, run: (action: Action, globals: GlobalOpt
       .option('--limit <n>', 'results, 1-100 (default 20)'),
     { topic: true },
   )
-    .addHelpText('before', examples(['engram memories list --user-id alice', 'engram memories list --user-id alice --topic UserKnowledge --limit 100 -o ndjson']) + '\n')
+    .addHelpText('before', examples(['engram memories list --user-id alice', 'engram memories list --user-id alice --topic UserKnowledge --limit 100 -o ndjson']))
     .action(
       act(async (ctx, opts) => {
         const { memoriesList } = await import('../commands/memories/list.js');
@@ -282,7 +283,7 @@ export function makeProgram(deps: Deps, run: (action: Action, globals: GlobalOpt
         'engram memories export --user-id alice --out alice.jsonl',
         'engram memories export --user-id alice --user-id bob --group default | gzip > backup.jsonl.gz',
         'engram memories export --user-id alice --topic ConversationSummary --conversation-id c1',
-      ]) + '\n',
+      ]),
     )
     .addHelpText(
       'after',
@@ -299,11 +300,11 @@ export function makeProgram(deps: Deps, run: (action: Action, globals: GlobalOpt
 
   // groups
   const groups = program.command('groups').description('groups and their topics');
-  groups.addHelpText('before', examples(['engram groups list', 'engram groups list --json']) + '\n');
+  groups.addHelpText('before', examples(['engram groups list', 'engram groups list --json']));
   groups
     .command('list')
     .description('groups, topics, user scoping, scope properties, bounded')
-    .addHelpText('before', examples(['engram groups list', 'engram groups list --json | jq \'.groups[].name\'']) + '\n')
+    .addHelpText('before', examples(['engram groups list', 'engram groups list --json | jq \'.groups[].name\'']))
     .action(
       act(async (ctx) => {
         const { groupsList } = await import('../commands/groups/list.js');
@@ -313,13 +314,13 @@ export function makeProgram(deps: Deps, run: (action: Action, globals: GlobalOpt
 
   // auth
   const auth = program.command('auth').description('store, check and remove API keys (named profiles)');
-  auth.addHelpText('before', examples(['engram auth login', 'engram auth status', 'engram auth logout --profile staging']) + '\n');
+  auth.addHelpText('before', examples(['engram auth login', 'engram auth status', 'engram auth logout --profile staging']));
   auth
     .command('login')
     .description('verify a key with the service, then store it in the profile (config file, mode 0600)')
     .addHelpText(
       'before',
-      examples(['engram auth login                      # asks for the key, input hidden', 'engram auth login --profile staging < key.txt', 'pass show engram | engram auth login']) + '\n',
+      examples(['engram auth login                      # asks for the key, input hidden', 'engram auth login --profile staging < key.txt', 'pass show engram | engram auth login']),
     )
     .action(
       act(async (ctx) => {
@@ -330,7 +331,7 @@ export function makeProgram(deps: Deps, run: (action: Action, globals: GlobalOpt
   auth
     .command('status')
     .description('which key and base URL are in effect, from where, and whether the key is valid')
-    .addHelpText('before', examples(['engram auth status', 'engram auth status --profile staging --json']) + '\n')
+    .addHelpText('before', examples(['engram auth status', 'engram auth status --profile staging --json']))
     .addHelpText('after', '\nExit: 0 valid, 4 no key or rejected, 7 service unreachable\n')
     .action(
       act(async (ctx) => {
@@ -341,7 +342,7 @@ export function makeProgram(deps: Deps, run: (action: Action, globals: GlobalOpt
   auth
     .command('logout')
     .description("remove the profile's stored key")
-    .addHelpText('before', examples(['engram auth logout', 'engram auth logout --profile staging']) + '\n')
+    .addHelpText('before', examples(['engram auth logout', 'engram auth logout --profile staging']))
     .action(
       act(async (ctx) => {
         const { authLogout } = await import('../commands/auth/logout.js');
@@ -364,7 +365,7 @@ export function makeProgram(deps: Deps, run: (action: Action, globals: GlobalOpt
         'engram emulator',
         'engram emulator --port 0 --run-time 500ms --data ./engram-state.json',
         'ENGRAM_BASE_URL=http://127.0.0.1:4680 ENGRAM_API_KEY=eng_local engram memories add "hi" --wait',
-      ]) + '\n',
+      ]),
     )
     .action(
       act(async (ctx, opts) => {
@@ -384,7 +385,7 @@ export function makeProgram(deps: Deps, run: (action: Action, globals: GlobalOpt
         'source <(engram completion bash)            # in ~/.bashrc',
         'engram completion zsh > "${fpath[1]}/_engram"',
         'engram completion fish > ~/.config/fish/completions/engram.fish',
-      ]) + '\n',
+      ]),
     )
     .action(
       act(async (ctx, shell) => {
@@ -418,6 +419,13 @@ export function makeProgram(deps: Deps, run: (action: Action, globals: GlobalOpt
       }
       cmd.outputHelp();
     });
+
+  // `engram help …` is the one help command; nouns get no implicit `help [command]` of their own.
+  const noImplicitHelp = (c: Command) => {
+    c.helpCommand(false);
+    c.commands.forEach(noImplicitHelp);
+  };
+  noImplicitHelp(program);
 
   return program;
 }

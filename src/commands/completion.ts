@@ -1,6 +1,7 @@
 import type { Command, Option } from 'commander';
 import { UsageError } from '../api/errors.js';
 import type { Context } from '../cli/context.js';
+import { HELP_TOPICS } from '../cli/help.js';
 
 /** Options whose value is a path: complete file names. */
 const PATH_FLAGS = new Set(['--file', '--api-key-file', '--data', '--out', '--jsonl']);
@@ -31,7 +32,9 @@ export function completionTable(root: Command): Node[] {
     values.set('--output', ['table', 'json', 'ndjson']);
     values.set('-o', ['table', 'json', 'ndjson']);
     values.set('--color', ['auto', 'always', 'never']);
-    const subs = cmd.commands.filter((c) => !(c as Command & { _hidden?: boolean })._hidden).map((c) => c.name());
+    let subs = cmd.commands.filter((c) => !(c as Command & { _hidden?: boolean })._hidden).map((c) => c.name());
+    // `engram help <TAB>`: the topics, then the commands it can explain.
+    if (path.length === 1 && path[0] === 'help') subs = [...Object.keys(HELP_TOPICS), ...root.commands.map((c) => c.name()).filter((n) => n !== 'help')];
     nodes.push({ path: path.join(' '), subs, flags: [...opts.flatMap(flagsOf), '--help'], values });
     for (const c of cmd.commands) visit(c, [...path, c.name()]);
   };

@@ -35,7 +35,7 @@ async function installed(args: string[]) {
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => (stderr += d));
-  const [code] = await once(child, 'exit');
+  const [code] = await once(child, 'close'); // 'close': after the last output arrived ('exit' can come first)
   return { code, stdout, stderr };
 }
 

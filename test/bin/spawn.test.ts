@@ -50,7 +50,7 @@ async function engram(args: string[], input?: string) {
   child.stdout.on('data', (d: Buffer) => out.push(d));
   child.stderr.on('data', (d: Buffer) => err.push(d));
   child.stdin.end(input ?? '');
-  const [status] = await once(child, 'exit');
+  const [status] = await once(child, 'close'); // 'close' comes after the last output; 'exit' may not
   return { status: status as number, stdout: Buffer.concat(out), stderr: Buffer.concat(err) };
 }
 
@@ -94,7 +94,7 @@ describe('bin/engram', () => {
     const id = await addHeld();
     const { child, output } = await startUntil(process.execPath, [bin, 'runs', 'wait', id], new RegExp(`${id}: running`));
     child.kill('SIGINT');
-    const [code] = await once(child, 'exit');
+    const [code] = await once(child, 'close'); // 'close': after the last output arrived ('exit' can come first)
     expect(code).toBe(130);
     expect(output().err).toContain(`resume with \`engram runs wait ${id}\``);
   });
@@ -103,7 +103,7 @@ describe('bin/engram', () => {
     const id = await addHeld();
     const { child } = await startUntil(process.execPath, [bin, 'runs', 'wait', id], new RegExp(`${id}: running`));
     child.kill('SIGTERM');
-    const [code] = await once(child, 'exit');
+    const [code] = await once(child, 'close'); // 'close': after the last output arrived ('exit' can come first)
     expect(code).toBe(143);
   });
 
@@ -113,7 +113,7 @@ describe('bin/engram', () => {
     const cmd = `stty cols 100 rows 30; ${process.execPath} ${bin} runs wait ${id}`;
     const { child, output } = await startUntil('script', ['-qfec', cmd, '/dev/null'], /running(\u001b\[\d+m)? · /);
     child.stdin.write('\u0003'); // Ctrl-C, through the terminal's line discipline
-    await once(child, 'exit');
+    await once(child, 'close');
     const all = output().out;
     expect(all).toContain('\u001b[?25l'); // cursor hidden while spinning
     expect(all.lastIndexOf('\u001b[?25h')).toBeGreaterThan(all.lastIndexOf('\u001b[?25l')); // and shown again

@@ -41,6 +41,10 @@ describe('engram completion bash', () => {
     expect(complete('runs get x -o nd')).toEqual(['ndjson']);
     expect(complete('--color a')).toEqual(['always', 'auto']);
   });
+  it('completes help topics and commands after help', () => {
+    expect(complete('help e')).toEqual(['emulator', 'environment', 'exit-codes']);
+    expect(complete('help fo')).toEqual(['formats']);
+  });
   it('skips flag values when finding the command', () => {
     expect(complete('--base-url runs runs g')).toEqual(['get']);
   });

@@ -142,7 +142,8 @@ describe('run history file', () => {
       let out = '';
       child.stdout.on('data', (d) => (out += d));
       child.stderr.resume();
-      return once(child, 'exit').then(([code]) => ({ code, out }));
+      // 'close', not 'exit': under load the last stdout chunk can arrive after the exit event.
+      return once(child, 'close').then(([code]) => ({ code, out }));
     });
     const results = await Promise.all(children);
     const submitted = new Set<string>();

@@ -145,8 +145,9 @@ export async function memoriesAdd(ctx: Context, texts: string[], o: AddOptions):
     const t = ctx.outTheme();
     const tty = format === 'table';
     const status = tty ? `${t.statusSymbol(out.status)} ${t.status(sanitize(out.status))}` : sanitize(out.status);
-    const key = (k: string) => (tty ? t.c.bold(k.padEnd(7)) : `${k}:`);
-    ctx.io.stdout.write(`${key('run_id')} ${sanitize(id)}\n${key('status')} ${status}\n`);
+    // The labels of `runs get`: Run ID / Status on a terminal, the JSON field names when piped.
+    const row = (label: string, field: string, v: string) => (tty ? `${t.c.bold(label.padEnd(6))}  ${v}` : `${field}: ${v}`);
+    ctx.io.stdout.write(`${row('Run ID', 'run_id', sanitize(id))}\n${row('Status', 'status', status)}\n`);
     ctx.info(`wait for it with: engram runs wait ${sanitize(id)}`);
   }
   return 0;
