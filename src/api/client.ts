@@ -31,6 +31,8 @@ export interface ClientOptions {
   signal?: AbortSignal;
   /** HTTP transport; default node:http(s) with a bounded keep-alive pool. */
   transport?: Transport;
+  /** Response bodies larger than this are refused (default MAX_RESPONSE_BYTES). */
+  maxResponseBytes?: number;
 }
 
 export interface RequestOptions {
@@ -85,7 +87,7 @@ export class EngramClient {
 
   constructor(readonly opts: ClientOptions) {
     this.base = opts.baseUrl.replace(/\/+$/, '');
-    this.transport = opts.transport ?? nodeTransport({ maxSockets: MAX_SOCKETS });
+    this.transport = opts.transport ?? nodeTransport({ maxSockets: MAX_SOCKETS, maxResponseBytes: opts.maxResponseBytes });
   }
 
   get baseUrl(): string {
@@ -172,6 +174,7 @@ export class EngramClient {
           } catch (err) {
             if (timedOut) throw new TimeoutError(timeoutMs);
             if (ctrl.signal.aborted) throw new UserAbortError();
+            if (err instanceof TransportError && err.code === 'ETOOLARGE') throw new MalformedResponseError(`${err.message} (from ${url.host})`, res.status);
             throw new ConnectionError(`connection closed while reading the response from ${url.host}`, 'ETRUNCATED', {
               cause: err,
             });

@@ -51,7 +51,11 @@ class IncomingHeaders implements HeaderBag {
  * Chosen over the global fetch, whose first use loads undici's bundle and WASM parser
  * (≈ 30 ms and ≈ 30 MB of peak RSS per process, for nothing a CLI needs).
  */
-export function nodeTransport(opts: { maxSockets: number }): Transport {
+/** A response body larger than this is cut off (a server streaming without end must not exhaust memory). */
+export const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
+
+export function nodeTransport(opts: { maxSockets: number; maxResponseBytes?: number }): Transport {
+  const maxBytes = opts.maxResponseBytes ?? MAX_RESPONSE_BYTES;
   const agents = new Map<string, HttpAgent>();
   return async (url, req) => {
     const secure = url.protocol === 'https:';
@@ -69,8 +73,21 @@ export function nodeTransport(opts: { maxSockets: number }): Transport {
         let body: Promise<string> | undefined;
         const text = () =>
           (body ??= new Promise<string>((ok, fail) => {
+            const declared = Number(res.headers['content-length']);
+            if (declared > maxBytes) {
+              fail(new TransportError(`the response is larger than ${Math.round(maxBytes / 1024 / 1024)} MiB`, 'ETOOLARGE'));
+              return void res.destroy();
+            }
             const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
+            let size = 0;
+            res.on('data', (c: Buffer) => {
+              size += c.length;
+              if (size > maxBytes) {
+                chunks.length = 0;
+                fail(new TransportError(`the response is larger than ${Math.round(maxBytes / 1024 / 1024)} MiB`, 'ETOOLARGE'));
+                res.destroy(); // after fail(): destroying emits 'aborted' at once
+              } else chunks.push(c);
+            });
             res.on('end', () => {
               if (!res.complete) fail(new TransportError('connection closed before the full response arrived', 'ETRUNCATED'));
               else ok(Buffer.concat(chunks).toString('utf8'));

@@ -210,10 +210,13 @@ export class Context {
       let buf: Buffer;
       if (f === '-') buf = await this.readStdin('--api-key-file -');
       else {
-        const { readFile } = await import('node:fs/promises');
+        const { createReadStream } = await import('node:fs');
+        const { readAll } = await import('../io/read.js');
         try {
-          buf = await readFile(f);
+          // Bounded: a key is a line; /dev/zero or a wrong (huge) file must not eat the memory.
+          buf = await readAll(createReadStream(f), `--api-key-file ${f}`, 64 * 1024, 'it should hold only the key');
         } catch (err) {
+          if (err instanceof UsageError) throw err;
           throw new UsageError(`cannot read --api-key-file ${f}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
         }
       }

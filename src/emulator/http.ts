@@ -84,17 +84,22 @@ export class ClientGone extends Error {
 }
 
 /**
- * Read the body with a size cap. A declared or streamed size over `maxBytes` stops reading
- * (nothing more is buffered) and answers 413, closing the connection.
+ * Read the body with a size cap. Over `maxBytes`, nothing more is kept and the answer is a
+ * 413 that closes the connection; but the rest of the body is still read (and dropped) first,
+ * up to 16 × `maxBytes`: a client still writing would otherwise get a reset (EPIPE) instead of
+ * the 413 (the "lingering close" of Go's server). A declared or streamed size beyond that is
+ * cut off at once.
  */
 export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const tooLarge = () =>
     new HttpProblem(413, `request body is larger than the limit of ${maxBytes} bytes`, undefined, undefined, true);
+  const discardCap = maxBytes * 16;
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) return Promise.reject(tooLarge());
+  if (Number.isFinite(declared) && declared > discardCap) return Promise.reject(tooLarge());
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let over = Number.isFinite(declared) && declared > maxBytes;
     const cleanup = () => {
       req.off('data', onData);
       req.off('end', onEnd);
@@ -103,17 +108,20 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > maxBytes) {
+      if (size > discardCap) {
         cleanup();
         req.pause();
         reject(tooLarge());
         return;
       }
-      chunks.push(chunk);
+      if (size > maxBytes) over = true;
+      if (over) chunks.length = 0;
+      else chunks.push(chunk);
     };
     const onEnd = () => {
       cleanup();
-      resolve(Buffer.concat(chunks, size));
+      if (over) reject(tooLarge());
+      else resolve(Buffer.concat(chunks, size));
     };
     const onGone = () => {
       cleanup();

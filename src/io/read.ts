@@ -4,11 +4,14 @@ import { UsageError } from '../api/errors.js';
 /** Inputs larger than this are refused before they are read whole (memory stays bounded). */
 export const MAX_INPUT_BYTES = 25 * 1024 * 1024;
 
-function tooLarge(what: string, limit: number): UsageError {
-  return new UsageError(`${what} is larger than ${limit / 1024 / 1024} MiB`, 'split it into several adds (see --jsonl)');
+const SPLIT_HINT = 'split it into several adds (see --jsonl)';
+
+function tooLarge(what: string, limit: number, hint: string): UsageError {
+  const size = limit >= 1024 * 1024 ? `${limit / 1024 / 1024} MiB` : `${limit / 1024} KiB`;
+  return new UsageError(`${what} is larger than ${size}`, hint);
 }
 
-export async function readAll(stream: Readable, what: string, limit = MAX_INPUT_BYTES): Promise<Buffer> {
+export async function readAll(stream: Readable, what: string, limit = MAX_INPUT_BYTES, hint = SPLIT_HINT): Promise<Buffer> {
   // Standard input redirected from a file (`< big.json`) is refused by its size, unread.
   const fd = (stream as { fd?: unknown }).fd;
   if (typeof fd === 'number') {
@@ -21,7 +24,7 @@ export async function readAll(stream: Readable, what: string, limit = MAX_INPUT_
     }
     if (st?.isFile() && st.size > limit) {
       stream.destroy();
-      throw tooLarge(what, limit);
+      throw tooLarge(what, limit, hint);
     }
   }
   const chunks: Buffer[] = [];
@@ -31,7 +34,7 @@ export async function readAll(stream: Readable, what: string, limit = MAX_INPUT_
     size += b.length;
     if (size > limit) {
       stream.destroy();
-      throw tooLarge(what, limit);
+      throw tooLarge(what, limit, hint);
     }
     chunks.push(b);
   }

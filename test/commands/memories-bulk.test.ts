@@ -121,7 +121,7 @@ describe('engram memories add --jsonl: validation before sending', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/4 invalid lines in .*nothing was sent/);
     expect(r.stderr).toMatch(new RegExp(`${p}:2: \\[0\\]\\.role: expected one of user`));
-    expect(r.stderr).toMatch(new RegExp(`${p}:3: invalid JSON`));
+    expect(r.stderr).toMatch(new RegExp(`${p}:3:1: invalid JSON: unexpected word "not"`));
     expect(r.stderr).toMatch(new RegExp(`${p}:4: expected a JSON string`));
     expect(r.stderr).toMatch(new RegExp(`${p}:5: empty text`));
     expect(emu.emu.stats().requests).toBe(before);

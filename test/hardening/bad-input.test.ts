@@ -105,6 +105,13 @@ describe('empty input, BOM, CRLF, encodings', () => {
     await refused(['memories', 'add', ...args(), '--user-id', 'u'], message, { stdin });
   });
 
+  it('endless devices: --file /dev/zero stops at 25 MiB; --api-key-file /dev/zero at 64 KiB', async () => {
+    await refused(['memories', 'add', '--file', '/dev/zero', '--user-id', 'u'], /^error: --file \/dev\/zero is larger than 25 MiB/);
+    await refused(['runs', 'get', 'x', '--api-key-file', '/dev/zero'], /^error: --api-key-file \/dev\/zero is larger than 64 KiB; it should hold only the key$/m);
+    await refused(['runs', 'get', 'x', '--api-key-file', join(tmp, 'no-such-key')], /^error: cannot read --api-key-file .*no-such-key: ENOENT$/m);
+    await refused(['runs', 'get', 'x', '--api-key-file', file('eng_abc def\n', 'key.txt')], /the API key from --api-key-file .*key\.txt contains whitespace or control characters/);
+  });
+
   it('a BOM does not shift the reported column, and a BOM + JSON file is read as JSON', async () => {
     const bad = file('\ufeff[{"role": "user", "content": }]');
     await refused(['memories', 'add', '--file', bad], new RegExp(`^error: ${esc(bad)}:1:30: invalid JSON: unexpected '}'`));
@@ -266,6 +273,31 @@ describe('flags: each mistake is a precise usage error', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(message);
     expect(r.stderr).toMatch(/^error: /);
+    expect(emu.emu.stats().requests).toBe(before);
+  });
+});
+
+describe('JSONL (bulk add): every bad line named with its line and column, nothing sent', () => {
+  it('syntax errors: file:line:column and why, for each bad line', async () => {
+    const p = file(['"The user likes tea."', '{"messages": [{"role": "user", "content": tru}]}', '"ok"', "{'input': 1}", '[1,]'].join('\n') + '\n', 'bulk.jsonl');
+    const before = emu.emu.stats().requests;
+    const r = await run(['memories', 'add', '--jsonl', p, '--user-id', 'u']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^error: 3 invalid lines in .*bulk\.jsonl; nothing was sent/m);
+    expect(r.stderr).toContain(`${p}:2:43: invalid JSON: unexpected word "tru"`);
+    expect(r.stderr).toContain(`${p}:4:2: invalid JSON: expected a property name in double quotes, got "'"`);
+    expect(r.stderr).toContain(`${p}:5:4: invalid JSON: a trailing comma before ']'`);
+    expect(r.stderr).not.toMatch(/is not valid JSON/);
+    expect(emu.emu.stats().requests).toBe(before);
+  });
+
+  it('a shape error on one line names the line and the JSON path', async () => {
+    const p = file(['"fine"', JSON.stringify([{ role: 'robot', content: 'x' }])].join('\n'), 'shape.jsonl');
+    const before = emu.emu.stats().requests;
+    const r = await run(['memories', 'add', '--jsonl', p, '--user-id', 'u']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^error: ${esc(p)}:2: \\[0\\]\\.role: expected one of user, assistant, system, tool, developer, got "robot"`, 'm'));
     expect(emu.emu.stats().requests).toBe(before);
   });
 });

@@ -208,3 +208,65 @@ describe('memories add: a POST is never re-sent once it may have arrived', () =>
     expect(r.requests).toBe(1);
   });
 });
+
+describe('a body over the server\'s limit', () => {
+  it('memories add of 12 MB (under the CLI\'s 25 MiB, over the emulator\'s 10 MiB): the 413 is shown, not a reset', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const p = join(mkdtempSync(join(tmpdir(), 'engram-413-')), 'big.txt');
+    writeFileSync(p, 'The user writes a lot. '.repeat(12 * 1024 * 1024 / 23));
+    const r = await measured(['memories', 'add', '--file', p, '--user-id', 'u']);
+    clean(r);
+    expect(r.code, r.stderr).toBe(6);
+    expect(r.stderr).toMatch(/^error: 413 request body is larger than the limit of 10485760 bytes$/m);
+    expect(r.requests).toBe(1);
+  });
+});
+
+describe('a response without end', () => {
+  it('is cut off at the size limit with a clear error, memory bounded; a declared huge length too', async () => {
+    const { EngramClient } = await import('../../src/api/client.js');
+    const { MalformedResponseError } = await import('../../src/api/errors.js');
+    const { FakeClock } = await import('../../src/core/fake-clock.js');
+    let streamed = 0;
+    const endless = createServer((req, res) => {
+      if (req.url?.includes('declared')) {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(10 * 1024 ** 3) });
+        res.write('{"run_id": "');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      let open = true;
+      res.on('close', () => (open = false));
+      const pump = () => {
+        while (open && res.write(chunk)) streamed += chunk.length;
+        if (open) res.once('drain', pump);
+      };
+      pump();
+    });
+    await new Promise<void>((r) => endless.listen(0, '127.0.0.1', r));
+    try {
+      const client = new EngramClient({
+        baseUrl: `http://127.0.0.1:${(endless.address() as { port: number }).port}`,
+        apiKey: 'eng_x_endless',
+        clock: new FakeClock(),
+        random: () => 0.5,
+        timeoutMs: 30_000,
+        clientVersion: 'test',
+        maxRetries: 0,
+        maxResponseBytes: 4 * 1024 * 1024,
+      });
+      const err = await client.runs.get('endless').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(MalformedResponseError);
+      expect((err as Error).message).toMatch(/^the response is larger than 4 MiB \(from 127\.0\.0\.1:\d+\)$/);
+      expect(streamed).toBeLessThan(64 * 1024 * 1024); // it stopped reading
+      const declared = await client.runs.get('declared').catch((e: unknown) => e);
+      expect((declared as Error).message).toMatch(/^the response is larger than 4 MiB/);
+    } finally {
+      endless.closeAllConnections();
+      endless.close();
+    }
+  });
+});

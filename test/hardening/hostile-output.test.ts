@@ -136,6 +136,21 @@ describe('human output neutralises server strings in every renderer', () => {
     inert(ev, 'stderr');
   });
 
+  it('runs list: hostile user ids and statuses in the history table', async () => {
+    const add = await run(['memories', 'add', 'Listed.', '--user-id', `u\u001b]0;t\u0007`, '-q']);
+    expect(add.code, add.stderr).toBe(0);
+    const id = add.stdout.trim();
+    await emu.control(`/_emulator/runs/${id}`, { status: `odd\u001b[2J\u009b` });
+    for (const tty of [false, true]) {
+      const r = await run(['runs', 'list', '--color', tty ? 'always' : 'never'], { tty, columns: 300 });
+      expect(r.code, r.stderr).toBe(0);
+      const out = inert(r, 'stdout', { colour: tty });
+      expect(out).toContain('odd\\x1b[2J\\x9b');
+      expect(out).toContain('u\\x1b]0;t\\x07');
+      inert(r, 'stderr', { colour: tty });
+    }
+  });
+
   it('groups list: hostile group and topic names from the server', async () => {
     const groups = {
       groups: [

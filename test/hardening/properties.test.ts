@@ -68,31 +68,48 @@ const conversation = fc.oneof(
   fc.array(message, { maxLength: 4 }),
   fc.record({ messages: fc.oneof(fc.array(message, { maxLength: 4 }), json), metadata, created_at: timestamp, updated_at: timestamp }, { requiredKeys: ['messages'] }),
 );
-const topic = fc.oneof(fc.constantFrom('UserKnowledge', 'ConversationSummary', 'Digest'), text);
-const item = fc.record({ content: fc.oneof(text, json), topic: fc.oneof(topic, json), tags: json }, { requiredKeys: ['content'] });
-const items = fc.oneof(fc.array(item, { maxLength: 3 }), fc.record({ items: fc.oneof(fc.array(item, { maxLength: 3 }), json) }));
-const properties = fc.oneof(fc.dictionary(keyName, fc.oneof(text, text, json), { maxKeys: 3 }), json);
-const input = fc.oneof(
-  fc.record({ string: fc.oneof(fc.record({ content: fc.oneof(fc.array(text, { maxLength: 3 }), json), created_at: timestamp }, { requiredKeys: ['content'] }), json) }),
-  fc.record({ conversation }),
-  fc.record({ pre_extracted: items }),
-  fc.record({ string: fc.record({ content: fc.array(text, { maxLength: 2 }) }), conversation: fc.oneof(conversation, fc.constant(null)) }),
-  json,
-);
-const body = fc.record(
-  { input, user_id: fc.oneof(text, json), group: fc.oneof(fc.constantFrom('default', 'digest'), text, json), properties, root: fc.oneof(text, json), conversation_id: json },
-  { requiredKeys: ['input'] },
-);
-const document = fc.oneof(conversation, items, body, fc.array(text, { maxLength: 3 }), json);
-/** A file's text: the document as JSON (with a BOM, CRLF or indentation sometimes), or anything. */
-const fileText = fc.oneof(
-  { weight: 6, arbitrary: fc.tuple(document, fc.constantFrom('', '\ufeff'), fc.constantFrom(0, 2), fc.boolean()).map(([d, bom, indent, crlf]) => {
-    const t = JSON.stringify(d, null, indent) ?? 'null';
-    return bom + (crlf ? t.replace(/\n/g, '\r\n') : t);
-  }) },
-  { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 60 }) },
-  { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 60 }) },
-);
+/**
+ * Documents and file texts. `scope` picks the scope pieces: `any` (topics, groups and property
+ * keys that may not exist: the server may refuse them, by name) or `valid` (only ones the
+ * emulator knows, so any request the CLI builds must get a 200). Shapes are perturbed either way.
+ */
+function files(scope: 'any' | 'valid') {
+  const topic = scope === 'any' ? fc.oneof(fc.constantFrom('UserKnowledge', 'ConversationSummary', 'Digest'), text) : fc.constant('UserKnowledge');
+  // A value of the wrong type (never a string: a string is a name, which the `valid` scope controls).
+  const wrong = scope === 'any' ? json : fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.integer(), { maxLength: 2 }), fc.dictionary(fc.string({ maxLength: 3 }), fc.integer(), { maxKeys: 2 }));
+  const item = fc.record({ content: fc.oneof(text, json), topic: fc.oneof(topic, topic, wrong), tags: json }, { requiredKeys: ['content'] });
+  const items = fc.oneof(fc.array(item, { maxLength: 3 }), fc.record({ items: fc.oneof(fc.array(item, { maxLength: 3 }), json) }));
+  const properties =
+    scope === 'any'
+      ? fc.oneof(fc.dictionary(keyName, fc.oneof(text, text, json), { maxKeys: 3 }), json)
+      : fc.oneof(fc.constant({}), fc.record({ conversation_id: fc.oneof(text, json) }));
+  const group = scope === 'any' ? fc.oneof(fc.constantFrom('default', 'digest'), text, json) : fc.oneof(fc.constant('default'), wrong);
+  const input = fc.oneof(
+    fc.record({ string: fc.oneof(fc.record({ content: fc.oneof(fc.array(text, { maxLength: 3 }), json), created_at: timestamp }, { requiredKeys: ['content'] }), json) }),
+    fc.record({ conversation }),
+    fc.record({ pre_extracted: items }),
+    fc.record({ string: fc.record({ content: fc.array(text, { maxLength: 2 }) }), conversation: fc.oneof(conversation, fc.constant(null)) }),
+    json,
+  );
+  const body = fc.record(
+    { input, user_id: fc.oneof(text, json), group, properties, root: fc.oneof(text, json), conversation_id: json },
+    { requiredKeys: ['input'] },
+  );
+  const document = fc.oneof(conversation, items, body, fc.array(text, { maxLength: 3 }), json);
+  /** A file's text: the document as JSON (with a BOM, CRLF or indentation sometimes), or anything. */
+  return fc.oneof(
+    {
+      weight: 6,
+      arbitrary: fc.tuple(document, fc.constantFrom('', '\ufeff'), fc.constantFrom(0, 2), fc.boolean()).map(([d, bom, indent, crlf]) => {
+        const t = JSON.stringify(d, null, indent) ?? 'null';
+        return bom + (crlf ? t.replace(/\n/g, '\r\n') : t);
+      }),
+    },
+    { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 60 }) },
+    { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 60 }) },
+  );
+}
+const fileText = files('any');
 const readingOptions = fc.record(
   { type: fc.constantFrom<InputType | undefined>(undefined, undefined, 'string', 'conversation', 'pre-extracted'), topic: fc.constantFrom(undefined, undefined, undefined, 'UserKnowledge', 'NoSuchTopic', '') },
   { requiredKeys: [] },
@@ -156,6 +173,24 @@ describe('readContent → the emulator: a request it accepts, or a UsageError', 
     // The generator reaches the server often enough for the property to mean something.
     expect(seen.accepted, JSON.stringify(seen)).toBeGreaterThan(40);
     expect(seen.usage, JSON.stringify(seen)).toBeGreaterThan(40);
+  });
+
+  it('scope-valid files (only topics, groups and properties the emulator has): every request built gets a 200', async () => {
+    let accepted = 0;
+    await fc.assert(
+      fc.asyncProperty(files('valid'), fc.constantFrom<InputType | undefined>(undefined, undefined, 'string', 'conversation', 'pre-extracted'), async (t, type) => {
+        const r = usageOr(() => readContent(decodeInput(Buffer.from(t, 'utf8'), 'v.json'), 'v.json', { type, warn: () => {} }));
+        if (r instanceof UsageError) return;
+        const built = usageOr(() => applyScopeFlags({ ...(r.body ?? {}), input: r.input }, { userId: 'prop-valid' }));
+        if (built instanceof UsageError) return;
+        const sent = stripUndefined(built);
+        const { status, problem } = await post(sent);
+        expect(status, JSON.stringify({ sent, problem })).toBe(200);
+        accepted++;
+      }),
+      counted(300),
+    );
+    expect(accepted).toBeGreaterThan(60);
   });
 
   it('fidelity: a valid file is sent as written, whatever its keys are called (__proto__, toString, …)', async () => {

@@ -12,7 +12,7 @@ import type { Context } from '../../cli/context.js';
 import { ExitCode, worstExitCode } from '../../cli/exit-codes.js';
 import { parseIntInRange } from '../../cli/flags.js';
 import { readContent, type InputType } from '../../input/content.js';
-import { invalidUtf8Offset } from '../../input/text.js';
+import { invalidUtf8Offset, jsonSyntaxError } from '../../input/text.js';
 import { ndjsonLine } from '../../output/format.js';
 import { sanitize } from '../../output/sanitize.js';
 import { HistoryRecorder, inputTypeOf } from '../../history/recorder.js';
@@ -125,8 +125,12 @@ export function parseJsonl(
       try {
         value = JSON.parse(line);
       } catch (err) {
-        const reason = (err as Error).message.replace(/ in JSON at position \d+.*$/, '').replace(/^JSON\.parse: /, '');
-        throw new UsageError(`${where}: invalid JSON: ${reason}`, 'each line must be one JSON value; write text as a JSON string, e.g. "The user likes tea."');
+        // file:line:column and why (Node's own message names no position for some errors, and quotes the line).
+        const found = jsonSyntaxError(line);
+        throw new UsageError(
+          `${where}${found ? `:${found.offset + 1}` : ''}: invalid JSON: ${found?.reason ?? (err as Error).message}`,
+          'each line must be one JSON value; write text as a JSON string, e.g. "The user likes tea."',
+        );
       }
       let input: Input;
       let scope: Omit<CreateMemoryRequest, 'input'> = {};
