@@ -210,15 +210,9 @@ export class Context {
       let buf: Buffer;
       if (f === '-') buf = await this.readStdin('--api-key-file -');
       else {
-        const { createReadStream } = await import('node:fs');
-        const { readAll } = await import('../io/read.js');
-        try {
-          // Bounded: a key is a line; /dev/zero or a wrong (huge) file must not eat the memory.
-          buf = await readAll(createReadStream(f), `--api-key-file ${f}`, 64 * 1024, 'it should hold only the key');
-        } catch (err) {
-          if (err instanceof UsageError) throw err;
-          throw new UsageError(`cannot read --api-key-file ${f}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-        }
+        const { readNamedFile } = await import('../io/read.js');
+        // Bounded: a key is a line; /dev/zero or a wrong (huge) file must not eat the memory.
+        buf = await readNamedFile(f, '--api-key-file', 64 * 1024, 'it should hold only the key');
       }
       return { key: checkKey(buf.toString('utf8'), `--api-key-file ${f}`), source: `--api-key-file ${f}` };
     }

@@ -41,6 +41,55 @@ export async function readAll(stream: Readable, what: string, limit = MAX_INPUT_
   return Buffer.concat(chunks);
 }
 
+const FS_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'it is a directory',
+  ENOTDIR: 'a part of the path is not a directory',
+  ELOOP: 'too many symbolic links',
+  ENAMETOOLONG: 'the name is too long',
+};
+
+/** What went wrong with a file, in words ("no such file"), for one-line errors. */
+export function fsErrorText(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return (code && FS_ERRORS[code]) ?? code ?? (err as Error)?.message ?? String(err);
+}
+
+function mib(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`;
+}
+
+/**
+ * A file the user named with `flag`, read whole: a missing file, a directory or a file over
+ * `limit` is a one-line UsageError naming the flag and the path. A regular file's size is
+ * checked before anything is read; a device or FIFO stops at the limit.
+ */
+export async function readNamedFile(path: string, flag: string, limit = MAX_INPUT_BYTES, hint = SPLIT_HINT): Promise<Buffer> {
+  const { open } = await import('node:fs/promises');
+  const cannot = (err: unknown) => new UsageError(`cannot read ${flag} ${path}: ${fsErrorText(err)}`);
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    throw cannot(err);
+  }
+  try {
+    const st = await fh.stat();
+    if (st.isDirectory()) throw cannot({ code: 'EISDIR' });
+    if (st.isFile() && st.size > limit) {
+      const max = limit >= 1024 * 1024 ? `${limit / 1024 / 1024} MiB` : `${limit / 1024} KiB`;
+      throw new UsageError(`${flag} ${path} is ${mib(st.size)}, over the ${max} limit`, hint);
+    }
+    return await readAll(fh.createReadStream({ autoClose: false }), `${flag} ${path}`, limit, hint);
+  } catch (err) {
+    throw err instanceof UsageError ? err : cannot(err);
+  } finally {
+    await fh.close();
+  }
+}
+
 export async function readAllText(stream: Readable, what: string): Promise<string> {
   return (await readAll(stream, what)).toString('utf8');
 }

@@ -4,7 +4,7 @@ import type { Context } from '../../cli/context.js';
 import { parseProperties } from '../../cli/flags.js';
 import { INPUT_TYPES, readContent, type InputType, type Reading } from '../../input/content.js';
 import { decodeInput } from '../../input/text.js';
-import { MAX_INPUT_BYTES } from '../../io/read.js';
+import { MAX_INPUT_BYTES, readNamedFile } from '../../io/read.js';
 import { jsonDocument, ndjsonLine } from '../../output/format.js';
 import { sanitize } from '../../output/sanitize.js';
 import { parseWaitFlags, waitAndReport, type WaitFlags } from '../runs/wait-runner.js';
@@ -29,33 +29,7 @@ export const ADD_NOT_FOUND_GRACE_MS = 5_000;
 
 async function readFileInput(ctx: Context, path: string): Promise<{ buf: Buffer; source: string }> {
   if (path === '-') return { buf: await ctx.readStdin('--file -'), source: 'standard input' };
-  const { open } = await import('node:fs/promises');
-  let fh;
-  try {
-    fh = await open(path, 'r');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : code;
-    throw new UsageError(`cannot read --file ${path}: ${why}`);
-  }
-  try {
-    const st = await fh.stat();
-    if (st.isDirectory()) throw new UsageError(`cannot read --file ${path}: it is a directory`);
-    if (st.size > MAX_INPUT_BYTES) {
-      throw new UsageError(
-        `--file ${path} is ${(st.size / 1024 / 1024).toFixed(1)} MiB, over the ${MAX_INPUT_BYTES / 1024 / 1024} MiB limit for one add`,
-        'split it, e.g. one add per line with --jsonl',
-      );
-    }
-    const { readAll } = await import('../../io/read.js');
-    return { buf: await readAll(fh.createReadStream({ autoClose: false }), `--file ${path}`), source: path };
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(`cannot read --file ${path}: ${code === 'EISDIR' ? 'it is a directory' : (code ?? (err as Error).message)}`);
-  } finally {
-    await fh.close();
-  }
+  return { buf: await readNamedFile(path, '--file', MAX_INPUT_BYTES, 'split it, e.g. one add per line with --jsonl'), source: path };
 }
 
 /** Turn arguments and flags into the request body, validating everything before any request. */

@@ -1,3 +1,4 @@
+import { readAll, readNamedFile } from '../../io/read.js';
 import { setMaxListeners } from 'node:events';
 import {
   APIError,
@@ -170,26 +171,12 @@ export function parseJsonl(
 }
 
 async function readJsonl(ctx: Context, path: string): Promise<Buffer> {
-  const { readAll } = await import('../../io/read.js');
   if (path === '-') {
     ctx.claimStdin('--jsonl -');
     if (ctx.io.stdinTTY) ctx.warn('reading JSONL from standard input, one add per line; end with Ctrl-D');
     return readAll(ctx.io.stdin, 'standard input', MAX_JSONL_BYTES);
   }
-  const { open } = await import('node:fs/promises');
-  let fh;
-  try {
-    fh = await open(path, 'r');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(`cannot read --jsonl ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code}`);
-  }
-  try {
-    if ((await fh.stat()).isDirectory()) throw new UsageError(`cannot read --jsonl ${path}: it is a directory`);
-    return await readAll(fh.createReadStream({ autoClose: false }), `--jsonl ${path}`, MAX_JSONL_BYTES);
-  } finally {
-    await fh.close();
-  }
+  return readNamedFile(path, '--jsonl', MAX_JSONL_BYTES);
 }
 
 function decode(buf: Buffer, source: string): string {
