@@ -105,6 +105,16 @@ export class TimeoutError extends ConnectionError {
   }
 }
 
+/**
+ * Connection errors raised before a single byte of the request left: the server cannot have
+ * seen it, so sending it again is safe. Any other failure of a POST leaves its outcome unknown.
+ */
+const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+export function neverReachedServer(err: unknown): err is ConnectionError {
+  return err instanceof ConnectionError && err.name !== 'TimeoutError' && NEVER_CONNECTED.has(err.code ?? '');
+}
+
 /** A 2xx answer that is not what the API promises (empty, truncated, not JSON, missing fields). */
 export class MalformedResponseError extends EngramError {
   override readonly exitCode: ExitCode = ExitCode.UNAVAILABLE;

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, KEY } from '../helpers/cli.js';
+import { cli, closedPortUrl, KEY } from '../helpers/cli.js';
 import { useEmulator } from '../helpers/emulator.js';
 
 const emu = useEmulator({ runTimeMs: 2000 });
@@ -161,5 +161,23 @@ describe('engram memories add: validation before sending (exit 2, nothing sent)'
     const r = await run(['memories', 'add', 'x', '--base-url', 'http://example.com']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/refusing to send the API key over plain http to example\.com/);
+  });
+});
+
+describe('engram memories add: an add whose outcome is unknown', () => {
+  it('a dropped connection after sending: exit 7, a warning not to resend blindly, sent once', async () => {
+    await emu.control('/_emulator/faults', { method: 'POST', path: '/v1/memories', count: 1, action: 'drop' });
+    const before = emu.emu.stats().requests;
+    const r = await run(['memories', 'add', 'Maybe stored.', '--user-id', 'u-unknown']);
+    expect(r.code).toBe(7);
+    expect(r.stderr).toMatch(/^warning: the add may or may not have started a run \(no complete answer\); before sending it again, look for it with: engram memories list --user-id u-unknown$/m);
+    // POST is never retried: exactly one request reached the emulator.
+    expect(emu.emu.stats().requests - before).toBe(1);
+  });
+
+  it('a refused connection: nothing was sent, so no such warning', async () => {
+    const r = await run(['memories', 'add', 'Not sent.', '--user-id', 'u'], { env: { ...emu.env, ENGRAM_BASE_URL: await closedPortUrl() } });
+    expect(r.code).toBe(7);
+    expect(r.stderr).not.toMatch(/may or may not/);
   });
 });

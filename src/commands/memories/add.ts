@@ -1,4 +1,4 @@
-import { UsageError } from '../../api/errors.js';
+import { ConnectionError, MalformedResponseError, neverReachedServer, UsageError, UserAbortError } from '../../api/errors.js';
 import type { CreateMemoryRequest, RunOutput } from '../../api/types.js';
 import type { Context } from '../../cli/context.js';
 import { parseProperties } from '../../cli/flags.js';
@@ -99,7 +99,19 @@ export async function memoriesAdd(ctx: Context, texts: string[], o: AddOptions):
   const { body } = await buildAddRequest(ctx, texts, o);
   const format = ctx.format();
   const client = await ctx.client();
-  const out: RunOutput = await client.memories.add(body);
+  let out: RunOutput;
+  try {
+    out = await client.memories.add(body);
+  } catch (err) {
+    // Adds are not idempotent: say plainly when the request may have started a run anyway.
+    if (err instanceof UserAbortError || ((err instanceof ConnectionError || err instanceof MalformedResponseError) && !neverReachedServer(err))) {
+      ctx.io.stderr.write(
+        `warning: the add may or may not have started a run (${err instanceof UserAbortError ? 'interrupted' : 'no complete answer'}); ` +
+          `before sending it again, look for it with: engram memories list${body.user_id ? ` --user-id ${sanitize(body.user_id)}` : ''}\n`,
+      );
+    }
+    throw err;
+  }
   const id = out.run_id;
   const { HistoryRecorder, inputTypeOf } = await import('../../history/recorder.js');
   await new HistoryRecorder(ctx).record({ run_id: id, input_type: inputTypeOf(body.input), user_id: body.user_id, group: body.group });

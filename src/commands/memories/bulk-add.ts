@@ -1,15 +1,16 @@
-import { readAll, readNamedFile } from '../../io/read.js';
 import { setMaxListeners } from 'node:events';
 import {
   APIError,
   ConnectionError,
   EngramError,
   MalformedResponseError,
+  neverReachedServer,
   UsageError,
   UserAbortError,
 } from '../../api/errors.js';
 import type { CreateMemoryRequest, Input } from '../../api/types.js';
 import type { Context } from '../../cli/context.js';
+import { readAll, readNamedFile } from '../../io/read.js';
 import { ExitCode, worstExitCode } from '../../cli/exit-codes.js';
 import { parseIntInRange } from '../../cli/flags.js';
 import { readContent, type InputType } from '../../input/content.js';
@@ -42,11 +43,6 @@ type Final =
   | { kind: 'unknown'; error: Error }
   | { kind: 'not_sent'; error?: EngramError };
 
-/**
- * Connection errors raised before a single byte of the request left: the server cannot have
- * seen it, so the line is "not sent" (and safe to send later), not "outcome unknown".
- */
-const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
 /** `3,7-9` → {3, 7, 8, 9}. */
 export function parseLineList(spec: string, flag: string): Set<number> {
@@ -299,7 +295,7 @@ export async function memoriesBulkAdd(ctx: Context, texts: string[], o: BulkOpti
       }
       return { kind: 'rejected', error: err };
     }
-    if (err instanceof ConnectionError && !(err.name === 'TimeoutError') && NEVER_CONNECTED.has(err.code ?? '')) {
+    if (neverReachedServer(err)) {
       stop(`cannot connect (${err.message})`, err);
       return { kind: 'not_sent', error: err };
     }
