@@ -221,6 +221,9 @@ export class Context {
     if (env !== undefined) {
       if (prof.source === '--profile' && this.profile()?.api_key) {
         this.warn(`ENGRAM_API_KEY is set and takes precedence over the key of profile "${prof.name}"`);
+      } else if (prof.source === '--profile' && !Object.hasOwn(this.config().data.profiles, prof.name)) {
+        // A mistyped --profile must not pass silently just because the environment has a key.
+        this.warn(`profile "${prof.name}" is not in ${this.config().path}; using ENGRAM_API_KEY`);
       }
       return { key: checkKey(env, 'ENGRAM_API_KEY'), source: 'ENGRAM_API_KEY' };
     }

@@ -172,3 +172,13 @@ describe('engram auth logout', () => {
     expect(again.stderr).toMatch(/no key is stored/);
   });
 });
+
+describe('a --profile that does not exist', () => {
+  it('is named in a warning when ENGRAM_API_KEY is used instead', async () => {
+    const cfg = mkdtempSync(join(tmpdir(), 'engram-noprof-'));
+    const r = await cli(['runs', 'get', 'abc', '--profile', 'typo', '--base-url', await closedPortUrl()], {
+      env: { ENGRAM_API_KEY: 'eng_some_key_for_test', XDG_CONFIG_HOME: cfg },
+    });
+    expect(r.stderr).toMatch(/^warning: profile "typo" is not in .*config\.json; using ENGRAM_API_KEY$/m);
+  });
+});
