@@ -110,7 +110,7 @@ export class EngramClient {
         try {
           await this.opts.clock.sleep(delay, this.userSignal(ro));
         } catch {
-          throw new UserAbortError();
+          throw UserAbortError.from(ro.signal, this.opts.signal);
         }
       }
     }
@@ -139,7 +139,7 @@ export class EngramClient {
     // Listen to the caller's and the client's signals directly (no AbortSignal.any per
     // request: on Node 20 composite signals stay referenced by long-lived sources).
     const userSignals = [ro.signal, this.opts.signal].filter((s): s is AbortSignal => !!s);
-    if (userSignals.some((s) => s.aborted)) throw new UserAbortError();
+    if (userSignals.some((s) => s.aborted)) throw UserAbortError.from(...userSignals);
     const ctrl = new AbortController();
     const timer = new AbortController();
     let timedOut = false;
@@ -166,14 +166,14 @@ export class EngramClient {
           try {
             res = await this.transport(url, { method, headers, body: payload, signal: ctrl.signal });
           } catch (err) {
-            throw this.networkError(err, timedOut, timeoutMs, url);
+            throw this.networkError(err, timedOut, timeoutMs, url, userSignals);
           }
           let text: string;
           try {
             text = await res.text();
           } catch (err) {
             if (timedOut) throw new TimeoutError(timeoutMs);
-            if (ctrl.signal.aborted) throw new UserAbortError();
+            if (ctrl.signal.aborted) throw UserAbortError.from(...userSignals);
             if (err instanceof TransportError && err.code === 'ETOOLARGE') throw new MalformedResponseError(`${err.message} (from ${url.host})`, res.status);
             throw new ConnectionError(`connection closed while reading the response from ${url.host}`, 'ETRUNCATED', {
               cause: err,
@@ -209,10 +209,10 @@ export class EngramClient {
     }
   }
 
-  private networkError(err: unknown, timedOut: boolean, timeoutMs: number, url: URL): EngramError {
+  private networkError(err: unknown, timedOut: boolean, timeoutMs: number, url: URL, userSignals: AbortSignal[]): EngramError {
     if (timedOut) return new TimeoutError(timeoutMs);
     const code = err instanceof TransportError ? err.code : (err as NodeJS.ErrnoException)?.code;
-    if (code === 'ABORT_ERR') return new UserAbortError();
+    if (code === 'ABORT_ERR') return UserAbortError.from(...userSignals);
     const why = code ?? (err as Error)?.message ?? 'unknown error';
     const human: Record<string, string> = {
       ECONNREFUSED: 'connection refused',

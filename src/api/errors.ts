@@ -127,10 +127,16 @@ export class MalformedResponseError extends EngramError {
 /** The user (Ctrl-C / SIGTERM) aborted. Never retried. */
 export class UserAbortError extends EngramError {
   override readonly exitCode: ExitCode;
-  constructor(readonly signalName: 'SIGINT' | 'SIGTERM' = 'SIGINT') {
-    super('interrupted');
+  constructor(readonly signalName: 'SIGINT' | 'SIGTERM' | 'SIGPIPE' = 'SIGINT') {
+    super(signalName === 'SIGPIPE' ? 'output closed by the reader' : 'interrupted');
     this.name = 'UserAbortError';
-    this.exitCode = signalName === 'SIGTERM' ? ExitCode.SIGTERM : ExitCode.SIGINT;
+    this.exitCode = signalName === 'SIGTERM' ? ExitCode.SIGTERM : signalName === 'SIGPIPE' ? ExitCode.SIGPIPE : ExitCode.SIGINT;
+  }
+
+  /** The abort that ended `signals`: their own UserAbortError when they carry one (SIGTERM stays 143). */
+  static from(...signals: Array<AbortSignal | undefined>): UserAbortError {
+    for (const s of signals) if (s?.aborted && s.reason instanceof UserAbortError) return s.reason;
+    return new UserAbortError();
   }
 }
 

@@ -121,13 +121,12 @@ export class Context {
     this.stdinClaimedBy = what;
   }
 
-  async readStdin(what: string): Promise<Buffer> {
+  /** All of stdin for `what`; on a terminal, first say what is expected (`notice`). */
+  async readStdin(what: string, notice = `reading ${what} from standard input; end with Ctrl-D`): Promise<Buffer> {
     this.claimStdin(what);
-    if (this.io.stdinTTY) {
-      this.warn(`reading ${what} from standard input; end with Ctrl-D`);
-    }
-    const { readAll } = await import('../io/read.js');
-    return readAll(this.io.stdin, what);
+    if (this.io.stdinTTY) this.warn(notice);
+    const { readAll, MAX_INPUT_BYTES } = await import('../io/read.js');
+    return readAll(this.io.stdin, what, MAX_INPUT_BYTES, undefined, this.signal);
   }
 
   warn(message: string): void {

@@ -10,6 +10,7 @@ export const ExitCode = {
   UNAVAILABLE: 7,
   TIMEOUT: 124,
   SIGINT: 130,
+  SIGPIPE: 141,
   SIGTERM: 143,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
@@ -25,6 +26,7 @@ export const EXIT_CODE_TABLE: ReadonlyArray<readonly [ExitCode, string]> = [
   [ExitCode.UNAVAILABLE, 'service unreachable or failing after retries (network, timeouts, 5xx)'],
   [ExitCode.TIMEOUT, 'deadline reached with a run not finished (wait), or not finished (get --exit-status)'],
   [ExitCode.SIGINT, 'interrupted by SIGINT (Ctrl-C)'],
+  [ExitCode.SIGPIPE, 'stdout closed by its reader (`| head`) while the command was still working; work already finished ends 0'],
   [ExitCode.SIGTERM, 'terminated by SIGTERM'],
 ];
 

@@ -14,7 +14,7 @@ export function parseDuration(value: string, flag: string): number {
       'use a number with a unit: 500ms, 30s, 5m, 1h (or bare seconds)',
     );
   if (v === '') throw bad();
-  if (/^\d+(\.\d+)?$/.test(v)) return checkRange(Math.round(Number(v) * 1000), value, flag);
+  if (/^\d+(\.\d+)?$/.test(v)) return checkRange(Number(v) * 1000, value, flag);
   const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
   let total = 0;
   let m: RegExpExecArray | null;
@@ -24,10 +24,12 @@ export function parseDuration(value: string, flag: string): number {
     pos = re.lastIndex;
   }
   if (pos !== v.length || pos === 0) throw bad();
-  return checkRange(Math.round(total), value, flag);
+  return checkRange(total, value, flag);
 }
 
-function checkRange(ms: number, value: string, flag: string): number {
+/** Whole milliseconds, rounded up: only an exact 0 means zero (`--timeout 0` = no limit), never 0.4ms. */
+function checkRange(exact: number, value: string, flag: string): number {
+  const ms = Math.max(0, Math.ceil(exact - 1e-6)); // 1.1 * 1000 is 1100.0000000000002, still 1100
   if (!Number.isFinite(ms) || ms > 365 * 24 * 3_600_000) {
     throw new UsageError(`duration for ${flag} is too long: ${JSON.stringify(value)}`, 'use at most 8760h');
   }

@@ -18,10 +18,16 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
-  // `engram … | head -1`: the reader went away. Stop quietly; nothing more can be said.
+  // `engram … | head -1`: the reader went away. A command that already finished leaves with its
+  // own code; one still working (a bulk add, a wait) is stopped like an interrupt, so it records
+  // what it did and says what was left (stderr), and ends 141. No stack trace either way.
+  let stdoutClosed = false;
   const onPipeError = (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(exitCode ?? ExitCode.OK);
-    throw err;
+    if (err.code !== 'EPIPE') throw err;
+    stdoutClosed = true;
+    if (exitCode !== undefined) process.exit(exitCode);
+    if (!ctrl.signal.aborted) ctrl.abort(new UserAbortError('SIGPIPE'));
+    setTimeout(() => process.exit(ExitCode.SIGPIPE), 3000).unref();
   };
   process.stdout.on('error', onPipeError);
   process.stderr.on('error', (err: NodeJS.ErrnoException) => {
@@ -29,5 +35,6 @@ export async function main(argv: string[]): Promise<void> {
   });
   exitCode = await runCli(argv.slice(2), { io, signal: ctrl.signal });
   // Let stdout drain (pipes may be asynchronous), then leave even if sockets linger.
+  if (stdoutClosed) process.exit(exitCode);
   process.stdout.write('', () => process.exit(exitCode));
 }

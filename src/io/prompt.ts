@@ -59,9 +59,9 @@ function readLine(stdin: Readable, signal?: AbortSignal, echo?: (s: string) => v
     };
     const onAbort = () => {
       cleanup();
-      reject(new UserAbortError());
+      reject(UserAbortError.from(signal));
     };
-    if (signal?.aborted) return reject(new UserAbortError());
+    if (signal?.aborted) return reject(UserAbortError.from(signal));
     signal?.addEventListener('abort', onAbort, { once: true });
     stdin.on('data', onData);
     stdin.once('end', onEnd);

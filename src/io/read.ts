@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { UsageError } from '../api/errors.js';
+import { UsageError, UserAbortError } from '../api/errors.js';
 
 /** Inputs larger than this are refused before they are read whole (memory stays bounded). */
 export const MAX_INPUT_BYTES = 25 * 1024 * 1024;
@@ -11,7 +11,21 @@ function tooLarge(what: string, limit: number, hint: string): UsageError {
   return new UsageError(`${what} is larger than ${size}`, hint);
 }
 
-export async function readAll(stream: Readable, what: string, limit = MAX_INPUT_BYTES, hint = SPLIT_HINT): Promise<Buffer> {
+export async function readAll(stream: Readable, what: string, limit = MAX_INPUT_BYTES, hint = SPLIT_HINT, signal?: AbortSignal): Promise<Buffer> {
+  // Ctrl-C while we wait on a terminal or a slow pipe stops the read at once.
+  const onAbort = () => stream.destroy();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await readAllUnsignalled(stream, what, limit, hint);
+  } catch (err) {
+    if (signal?.aborted) throw UserAbortError.from(signal);
+    throw err;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+async function readAllUnsignalled(stream: Readable, what: string, limit: number, hint: string): Promise<Buffer> {
   // Standard input redirected from a file (`< big.json`) is refused by its size, unread.
   const fd = (stream as { fd?: unknown }).fd;
   if (typeof fd === 'number') {

@@ -194,7 +194,7 @@ export class WaitEngine {
     // listener per run is expected, and each is removed when its sleep or request ends.
     setMaxListeners(0, signal);
     await Promise.all(unique.map((id) => this.waitOne(id, limit, signal)));
-    if (this.o.signal.aborted) throw this.o.signal.reason instanceof UserAbortError ? this.o.signal.reason : new UserAbortError();
+    if (this.o.signal.aborted) throw UserAbortError.from(this.o.signal);
     return unique.map((id) => this.results.get(id)!);
   }
 
@@ -249,7 +249,7 @@ export class WaitEngine {
       try {
         st.polls++;
         const got = await limit(() => {
-          if (signal.aborted) throw new UserAbortError();
+          if (signal.aborted) throw UserAbortError.from(this.o.signal, signal);
           return this.o.fetchRun(id, signal, reqTimeout);
         });
         st.run = got;

@@ -77,3 +77,15 @@ describe('resolveFormat', () => {
     expect(() => resolveFormat('yaml', false, true)).toThrow('invalid --output "yaml"; use one of: table, json, ndjson');
   });
 });
+
+describe('parseDuration rounding', () => {
+  it('rounds up, so only an exact 0 means zero (--timeout 0 = no limit)', () => {
+    expect(parseDuration('0.4ms', '--timeout')).toBe(1);
+    expect(parseDuration('0.0001ms', '--timeout')).toBe(1);
+    expect(parseDuration('0.0001', '--timeout')).toBe(1);
+    expect(parseDuration('0ms', '--timeout')).toBe(0);
+    expect(parseDuration('1.5ms', '--timeout')).toBe(2);
+    expect(parseDuration('1.1', '--timeout')).toBe(1100);
+    expect(parseDuration('0.3s', '--timeout')).toBe(300);
+  });
+});

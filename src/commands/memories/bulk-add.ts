@@ -170,7 +170,7 @@ async function readJsonl(ctx: Context, path: string): Promise<Buffer> {
   if (path === '-') {
     ctx.claimStdin('--jsonl -');
     if (ctx.io.stdinTTY) ctx.warn('reading JSONL from standard input, one add per line; end with Ctrl-D');
-    return readAll(ctx.io.stdin, 'standard input', MAX_JSONL_BYTES);
+    return readAll(ctx.io.stdin, 'standard input', MAX_JSONL_BYTES, undefined, ctx.signal);
   }
   return readNamedFile(path, '--jsonl', MAX_JSONL_BYTES);
 }
@@ -321,7 +321,7 @@ export async function memoriesBulkAdd(ctx: Context, texts: string[], o: BulkOpti
     spinner?.stop();
     await Promise.all(recording);
   }
-  if (!stopped && ctx.signal.aborted) stopped = { reason: 'interrupted', error: (ctx.signal.reason as EngramError) ?? new UserAbortError() };
+  if (!stopped && ctx.signal.aborted) stopped = { reason: 'interrupted', error: UserAbortError.from(ctx.signal) };
 
   // Every selected line ends as exactly one of: accepted, rejected, unknown, not sent.
   const notSent = items.filter((it) => !finals.has(it.line) || finals.get(it.line)!.kind === 'not_sent');
