@@ -216,3 +216,33 @@ describe('planExport', () => {
     expect(planExport(groups, { users: [] }).slices[0]!.narrowBy).toEqual(['team_id']);
   });
 });
+
+describe('engram memories export: a 200 that is not a memory list', () => {
+  it.each([
+    ['{}', {}],
+    ['memories is a string', { memories: 'oops' }],
+    ['a list of non-memories', { memories: [1, 2], total: 2 }],
+  ])('%s: retried, then exit 7 and the previous file untouched', async (_name, body) => {
+    const dir = mkdtempSync(join(tmpdir(), 'engram-export-shape-'));
+    const out = join(dir, 'backup.jsonl');
+    writeFileSync(out, '{"id":"keep-me"}\n');
+    await emu.control('/_emulator/faults', { path: '/v1/memories/list', count: 1000, action: 'respond', status: 200, body });
+    const r = await cli(['memories', 'export', '--user-id', 'alice', '--out', out], { env: emu.env, clock: emu.clock });
+    await emu.control('/_emulator/faults', undefined, 'DELETE'); // open-ended on purpose
+    expect(r.code).toBe(7);
+    expect(readFileSync(out, 'utf8')).toBe('{"id":"keep-me"}\n');
+    expect(readdirSync(dir)).toEqual(['backup.jsonl']);
+  });
+
+  it('memories list and groups list do not take a wrong shape for "nothing"', async () => {
+    await emu.control('/_emulator/faults', { path: '/v1/memories/list', count: 1000, action: 'respond', status: 200, body: {} });
+    const list = await cli(['memories', 'list', '--user-id', 'alice'], { env: emu.env, clock: emu.clock });
+    await emu.control('/_emulator/faults', undefined, 'DELETE');
+    expect(list.code).toBe(7);
+    expect(list.stderr).toMatch(/memory list response has no "memories"/);
+    await emu.control('/_emulator/faults', { path: '/v1/groups', count: 1000, action: 'respond', status: 200, body: [1, 2] });
+    const groups = await cli(['groups', 'list'], { env: emu.env, clock: emu.clock });
+    await emu.control('/_emulator/faults', undefined, 'DELETE');
+    expect(groups.code).toBe(7);
+  });
+});

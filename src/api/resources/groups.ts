@@ -1,12 +1,30 @@
 import type { EngramClient } from '../client.js';
+import { MalformedResponseError } from '../errors.js';
 import type { Group } from '../types.js';
+
+/** `{groups: [...]}` (`null` = none) of objects with a name; anything else is malformed and retried. */
+function checkGroups(d: unknown, status: number): Group[] {
+  const o = d && typeof d === 'object' && !Array.isArray(d) ? (d as Record<string, unknown>) : undefined;
+  if (!o || !('groups' in o) || (o.groups !== null && !Array.isArray(o.groups))) {
+    throw new MalformedResponseError('group list response has no "groups" list', status);
+  }
+  const groups = (o.groups ?? []) as unknown[];
+  if (groups.some((g) => !g || typeof g !== 'object' || typeof (g as Group).name !== 'string')) {
+    throw new MalformedResponseError('the response lists a group without a name', status);
+  }
+  return groups as Group[];
+}
 
 export class GroupsResource {
   constructor(private readonly client: EngramClient) {}
 
   async list(): Promise<Group[]> {
-    const res = await this.client.request<{ groups?: Group[] | null }>('GET', '/groups', { idempotent: true });
-    return (res.data?.groups ?? []).map((g) => ({
+    let groups!: Group[];
+    await this.client.request<unknown>('GET', '/groups', {
+      idempotent: true,
+      validate: (data, status) => void (groups = checkGroups(data, status)),
+    });
+    return groups.map((g) => ({
       ...g,
       topics: (g.topics ?? []).map((t) => ({
         ...t,

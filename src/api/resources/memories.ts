@@ -42,13 +42,25 @@ export class MemoriesResource {
   }
 
   async search(body: SearchRequest, ro: RequestOptions = {}): Promise<MemoryList> {
-    const res = await this.client.request<MemoryList>('POST', '/memories/search', { body: stripUndefined(body), idempotent: true, ...ro });
-    return normalizeList(res.data);
+    let list!: MemoryList;
+    await this.client.request<unknown>('POST', '/memories/search', {
+      body: stripUndefined(body),
+      idempotent: true,
+      ...ro,
+      validate: (data, status) => void (list = normalizeList(data, status)),
+    });
+    return list;
   }
 
   async list(body: ListRequest, ro: RequestOptions = {}): Promise<MemoryList> {
-    const res = await this.client.request<MemoryList>('POST', '/memories/list', { body: stripUndefined(body), idempotent: true, ...ro });
-    return normalizeList(res.data);
+    let list!: MemoryList;
+    await this.client.request<unknown>('POST', '/memories/list', {
+      body: stripUndefined(body),
+      idempotent: true,
+      ...ro,
+      validate: (data, status) => void (list = normalizeList(data, status)),
+    });
+    return list;
   }
 }
 
@@ -60,9 +72,21 @@ function dropSchema<T>(v: T): T {
   return v;
 }
 
-function normalizeList(d: unknown): MemoryList {
-  const o = (d && typeof d === 'object' ? d : {}) as Record<string, unknown>;
-  const memories = Array.isArray(o.memories) ? (o.memories as Memory[]).map(dropSchema) : [];
+/**
+ * `{memories: [...], total}`; `memories: null` is the API's empty list. Anything else (no
+ * `memories` key, not an array, items that are not memories) is malformed: retried, and never
+ * taken for "no memories" (an export must not replace a good file with an empty one).
+ */
+export function normalizeList(d: unknown, status = 200): MemoryList {
+  if (!d || typeof d !== 'object' || Array.isArray(d)) throw new MalformedResponseError('memory list response is not a JSON object', status);
+  const o = d as Record<string, unknown>;
+  if (!('memories' in o)) throw new MalformedResponseError('memory list response has no "memories"', status);
+  if (o.memories !== null && !Array.isArray(o.memories)) throw new MalformedResponseError('"memories" in the response is not a list', status);
+  const list = (o.memories ?? []) as unknown[];
+  if (list.some((m) => !m || typeof m !== 'object' || typeof (m as Memory).id !== 'string')) {
+    throw new MalformedResponseError('the response lists a memory without an id', status);
+  }
+  const memories = (list as Memory[]).map(dropSchema);
   return { memories, total: typeof o.total === 'number' ? o.total : memories.length };
 }
 
