@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { historyFile } from '../config/paths.js';
 
@@ -53,7 +53,28 @@ export function historyPath(env: Record<string, string | undefined>): string {
 export async function appendHistory(path: string, records: HistoryRecord[], opts: { dirReady?: boolean } = {}): Promise<void> {
   if (records.length === 0) return;
   if (!opts.dirReady) await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  for (const r of records) await appendFile(path, recordLine(r), { flag: 'a', mode: 0o600 });
+  // A line torn by a crash has no newline: start on a fresh line, or our record would be
+  // glued to it and lost with it. (Two writers may both add one: a blank line is skipped.)
+  const lead = (await endsWithNewline(path)) ? '' : '\n';
+  for (const [i, r] of records.entries()) await appendFile(path, (i === 0 ? lead : '') + recordLine(r), { flag: 'a', mode: 0o600 });
+}
+
+async function endsWithNewline(path: string): Promise<boolean> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch {
+    return true; // no file yet
+  }
+  try {
+    const { size } = await fh.stat();
+    if (size === 0) return true;
+    const b = Buffer.alloc(1);
+    await fh.read(b, 0, 1, size - 1);
+    return b[0] === 0x0a;
+  } finally {
+    await fh.close();
+  }
 }
 
 export interface HistoryRead {

@@ -162,3 +162,26 @@ describe('run history file', () => {
     expect(recorded).toEqual(submitted);
   });
 });
+
+describe('engram runs list: a damaged history', () => {
+  it('a torn last line does not swallow the next run', async () => {
+    const { run, file } = setup();
+    const first = (await run(['memories', 'add', 'Before the tear.', '--user-id', 'torn', '-q'])).stdout.trim();
+    appendFileSync(file, '{"v":1,"run_id":"01a2'); // a crash mid-write: no newline
+    const next = (await run(['memories', 'add', 'After the tear.', '--user-id', 'torn', '-q'])).stdout.trim();
+    const r = await run(['runs', 'list', '--no-refresh']);
+    expect(r.code).toBe(0);
+    expect(rows(r.stdout).map((x) => x[0])).toEqual([next, first]);
+    expect(r.stderr).toMatch(/skipped 1 unreadable line/);
+  });
+
+  it('a run id the service rejects is that run\'s warning, not the whole list\'s error', async () => {
+    const { run, file } = setup();
+    const good = (await run(['memories', 'add', 'A good run.', '--user-id', 'bad-id', '-q'])).stdout.trim();
+    appendFileSync(file, recordLine({ v: 1, run_id: 'not-a-uuid', base_url: emu.emu.url, profile: 'default', input_type: 'string', submitted_at: new Date(emu.clock.now()).toISOString() }));
+    const r = await run(['runs', 'list']);
+    expect(r.code).toBe(0);
+    expect(rows(r.stdout).map((x) => x[0])).toContain(good);
+    expect(r.stderr).toMatch(/^warning: run not-a-uuid: 422/m);
+  });
+});

@@ -104,6 +104,10 @@ export async function runsList(ctx: Context, o: RunsListOptions): Promise<number
               if (err instanceof APIError && (err.status === 401 || err.status === 403)) {
                 return { rec, refreshError: `${err.status}: not readable with the current key (submitted with profile "${rec.profile}")` };
               }
+              // A run the service rejects (a 4xx about this one id) is that run's problem, not the list's.
+              if (err instanceof APIError && err.status >= 400 && err.status < 500 && err.status !== 429) {
+                return { rec, refreshError: err.message };
+              }
               fatal ??= err;
               return { rec };
             }
