@@ -227,6 +227,13 @@ export function readContent(
     if (opts.type !== undefined && opts.type !== 'pre-extracted') {
       throw new UsageError(`--topic only goes with plain text (pre-extracted items), not --type ${opts.type}`);
     }
+    // A JSON file with --topic would become memories made of raw JSON text.
+    if (/^\s*[[{]/.test(text) && opts.type === undefined) {
+      throw new UsageError(
+        `${source} is JSON, but --topic turns lines of plain text into items`,
+        'drop --topic (give each item its own "topic" in the JSON), or pass --type pre-extracted to keep the lines as text',
+      );
+    }
     const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
     return { input: { pre_extracted: { items: lines.map((content) => ({ content, topic: opts.topic! })) } }, kind: 'text lines' };
   }

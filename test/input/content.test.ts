@@ -114,3 +114,15 @@ describe('decoding', () => {
     expect(() => parseJsonStrict('{"a" 1}', 'x.json')).toThrow(/^x\.json:1:\d+: invalid JSON/);
   });
 });
+
+describe('--topic with a JSON file', () => {
+  it('is refused, not sent as raw JSON text', () => {
+    expect(() => readContent('[{"role": "user", "content": "x"}]', 'conv.json', { topic: 'UserKnowledge' })).toThrow(
+      /^conv\.json is JSON, but --topic turns lines of plain text into items; drop --topic/,
+    );
+  });
+  it('--type pre-extracted keeps the lines as text on purpose', () => {
+    const r = readContent('{"not": "parsed"}', 'lines.txt', { topic: 'T', type: 'pre-extracted' });
+    expect(r.input).toEqual({ pre_extracted: { items: [{ content: '{"not": "parsed"}', topic: 'T' }] } });
+  });
+});
