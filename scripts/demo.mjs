@@ -2,6 +2,9 @@
 // Starts the emulator on a free loopback port, adds a conversation, waits for the run with a
 // spinner, shows the run, then stops the emulator. Nothing is left running.
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 
@@ -27,7 +30,16 @@ const url = await new Promise((resolve, reject) => {
   emulator.once('exit', (code) => reject(new Error(`emulator exited with ${code} before it was ready`)));
 });
 
-const env = { ...process.env, ENGRAM_BASE_URL: url, ENGRAM_API_KEY: 'eng_demo_local' };
+// The demo's run history and config go to a scratch directory, removed at the end: trying the
+// tool leaves nothing in your home.
+const scratch = mkdtempSync(join(tmpdir(), 'engram-demo-'));
+const env = {
+  ...process.env,
+  ENGRAM_BASE_URL: url,
+  ENGRAM_API_KEY: 'eng_demo_local',
+  XDG_STATE_HOME: join(scratch, 'state'),
+  XDG_CONFIG_HOME: join(scratch, 'config'),
+};
 const say = (s) => process.stderr.write(`\n\x1b[1m$ ${s}\x1b[0m\n`.replace(/\x1b\[[0-9;]*m/g, process.stderr.isTTY ? '$&' : ''));
 const engram = (args, capture = false) => {
   say(`engram ${args.join(' ')}`);
@@ -56,6 +68,7 @@ try {
 } finally {
   stop();
   await new Promise((r) => (emulator.exitCode !== null ? r() : emulator.once('exit', r)));
+  rmSync(scratch, { recursive: true, force: true });
 }
 process.stderr.write(failed ? '' : '\nDone. The emulator has stopped.\n');
 process.exit(failed ? 1 : 0);

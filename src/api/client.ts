@@ -143,7 +143,13 @@ export class EngramClient {
     const ctrl = new AbortController();
     const timer = new AbortController();
     let timedOut = false;
-    const onUser = () => ctrl.abort();
+    // A closed stdout (`| head`) stops new work, but a request already sent that is not
+    // idempotent runs to its answer: that answer is what lets an add record the run it started.
+    const onUser = () => {
+      const reason = userSignals.find((x) => x.aborted)?.reason;
+      if (!ro.idempotent && reason instanceof UserAbortError && reason.signalName === 'SIGPIPE') return;
+      ctrl.abort();
+    };
     for (const s of userSignals) s.addEventListener('abort', onUser, { once: true });
     this.opts.clock.sleep(timeoutMs, timer.signal).then(
       () => {

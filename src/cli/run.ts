@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { CommanderError } from 'commander';
-import { EngramError, APIError } from '../api/errors.js';
+import { EngramError, APIError, UserAbortError } from '../api/errors.js';
 import { realClock, type Clock, type Random } from '../core/clock.js';
 import type { IOStreams } from '../io/streams.js';
 import { colorEnabled } from '../io/streams.js';
@@ -65,7 +65,11 @@ export function reportError(err: unknown, deps: Deps, ctx: Context | undefined):
   const scrub = (s: string) => (key && key.length >= 4 ? s.split(key).join('[REDACTED]') : s);
   const write = (s: string) => io.stderr.write(scrub(s) + '\n');
   if (err instanceof EngramError) {
-    if (err.exitCode === ExitCode.SIGINT || err.exitCode === ExitCode.SIGTERM) return err.exitCode;
+    if (err instanceof UserAbortError) {
+      // The reader of our stdout went away (`| head`): what it wanted was delivered; say nothing.
+      // Commands that change things (bulk add) report and return 141 themselves.
+      return err.signalName === 'SIGPIPE' ? ExitCode.OK : err.exitCode;
+    }
     write(`${theme.c.red('error:')} ${sanitize(err.message)}`);
     for (const h of err.hints) write(`  ${sanitize(h)}`);
     if (err instanceof APIError && err.requestId) write(`  request id: ${sanitize(err.requestId)}`);

@@ -126,3 +126,33 @@ describe('bin/engram', () => {
     expect(r.stderr).not.toMatch(/Error|at /);
   });
 });
+
+describe('bin/engram: a bulk add whose stdout reader goes away', () => {
+  it('| head -1: stops, records every accepted run in the history, says what was left, exit 141', async () => {
+    const { mkdtempSync, writeFileSync, readFileSync, existsSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'engram-pipe-bulk-'));
+    const input = join(dir, 'lines.jsonl');
+    writeFileSync(input, Array.from({ length: 400 }, (_, i) => JSON.stringify(`Piped fact ${i}.`)).join('\n') + '\n');
+    const before = emu.stats().runs;
+    const child = spawn('bash', ['-c', `"${process.execPath}" "${bin}" memories add --jsonl "${input}" --user-id pipe --concurrency 2 | head -1; echo "rc=\${PIPESTATUS[0]}" >&2`], {
+      env: { ...env, XDG_STATE_HOME: join(dir, 'state') },
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    await once(child, 'close');
+    expect(out.trim().split('\n')).toHaveLength(1);
+    expect(err).toMatch(/rc=141\n$/);
+    expect(err).not.toMatch(/at .*\.cjs:\d+/); // no stack trace
+    const created = emu.stats().runs - before;
+    expect(created).toBeGreaterThan(0);
+    expect(created).toBeLessThan(400);
+    const history = join(dir, 'state', 'engram', 'history.jsonl');
+    expect(existsSync(history)).toBe(true);
+    const recorded = readFileSync(history, 'utf8').trim().split('\n').length;
+    expect(recorded).toBe(created);
+  });
+});

@@ -1,4 +1,4 @@
-import { AuthConfigError, AuthenticationError, EngramError, PermissionDeniedError } from '../../api/errors.js';
+import { AuthConfigError, AuthenticationError, EngramError, UserAbortError, PermissionDeniedError } from '../../api/errors.js';
 import type { Context } from '../../cli/context.js';
 import { ExitCode } from '../../cli/exit-codes.js';
 import { maskKey } from '../../config/config.js';
@@ -30,7 +30,7 @@ export async function authStatus(ctx: Context): Promise<number> {
       await (await ctx.clientWithKey(key.key)).auth.verify();
       verified = true;
     } catch (err) {
-      if (!(err instanceof EngramError) || err.exitCode === ExitCode.SIGINT || err.exitCode === ExitCode.SIGTERM) throw err;
+      if (!(err instanceof EngramError) || err instanceof UserAbortError) throw err;
       verifyError = err;
       verified = err instanceof AuthenticationError || err instanceof PermissionDeniedError ? false : null;
     }

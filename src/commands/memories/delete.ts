@@ -1,4 +1,4 @@
-import { EngramError, NotFoundError, UsageError } from '../../api/errors.js';
+import { EngramError, UserAbortError, NotFoundError, UsageError } from '../../api/errors.js';
 import type { Context } from '../../cli/context.js';
 import { ExitCode, worstExitCode } from '../../cli/exit-codes.js';
 import { validateId } from '../../cli/flags.js';
@@ -54,7 +54,7 @@ export async function memoriesDelete(ctx: Context, args: string[], o: DeleteOpti
           await client.memories.delete(id, scope);
           r = { id, status: 'deleted', error: null };
         } catch (err) {
-          if (!(err instanceof EngramError) || err.exitCode === ExitCode.SIGINT || err.exitCode === ExitCode.SIGTERM) throw err;
+          if (!(err instanceof EngramError) || err instanceof UserAbortError) throw err;
           r = err instanceof NotFoundError ? { id, status: 'not_found', error: err.message, err } : { id, status: 'error', error: err.message, err };
         }
         results.set(id, r);

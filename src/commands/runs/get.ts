@@ -1,4 +1,4 @@
-import { EngramError } from '../../api/errors.js';
+import { EngramError, UserAbortError } from '../../api/errors.js';
 import type { Run } from '../../api/types.js';
 import { TERMINAL_STATUSES } from '../../api/types.js';
 import type { Context } from '../../cli/context.js';
@@ -28,7 +28,7 @@ export async function runsGet(ctx: Context, args: string[], opts: RunsGetOptions
           found.set(id, run);
           if (format === 'ndjson') ctx.io.stdout.write(ndjsonLine(run));
         } catch (err) {
-          if (!(err instanceof EngramError) || err.exitCode === ExitCode.SIGINT || err.exitCode === ExitCode.SIGTERM) throw err;
+          if (!(err instanceof EngramError) || err instanceof UserAbortError) throw err;
           errors.push([id, err]);
         }
       }),

@@ -1,4 +1,4 @@
-import { APIError, EngramError, NotFoundError, UsageError } from '../../api/errors.js';
+import { APIError, EngramError, UserAbortError, NotFoundError, UsageError } from '../../api/errors.js';
 import { normalizeCommitted } from '../../api/resources/runs.js';
 import type { Run } from '../../api/types.js';
 import type { Context } from '../../cli/context.js';
@@ -99,7 +99,7 @@ export async function runsList(ctx: Context, o: RunsListOptions): Promise<number
             try {
               return { rec, run: await client.runs.get(rec.run_id) };
             } catch (err) {
-              if (!(err instanceof EngramError) || err.exitCode === ExitCode.SIGINT || err.exitCode === ExitCode.SIGTERM) throw err;
+              if (!(err instanceof EngramError) || err instanceof UserAbortError) throw err;
               if (err instanceof NotFoundError) return { rec, refreshError: 'not found on the service (runs are kept for a limited time)' };
               if (err instanceof APIError && (err.status === 401 || err.status === 403)) {
                 return { rec, refreshError: `${err.status}: not readable with the current key (submitted with profile "${rec.profile}")` };

@@ -198,7 +198,7 @@ export async function waitAndReport(
     results = await engine.run();
   } catch (err) {
     progress.stop();
-    if (err instanceof UserAbortError) {
+    if (err instanceof UserAbortError && err.signalName !== 'SIGPIPE') {
       // Scripts piping --json still get a document: every run as far as we know it.
       const snap = engine.snapshot('interrupted', err);
       if (!s.events && format === 'json') io.stdout.write(jsonDocument(snap.length === 1 ? waitJson(snap[0]!, clock.now(), s.timeoutMs) : snap.map((r) => waitJson(r, clock.now(), s.timeoutMs))));
