@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { CommanderError } from 'commander';
-import { EngramError, APIError, UserAbortError } from '../api/errors.js';
+import { APIError, ConnectionError, EngramError, TimeoutError, UserAbortError } from '../api/errors.js';
 import { realClock, type Clock, type Random } from '../core/clock.js';
 import type { IOStreams } from '../io/streams.js';
 import { colorEnabled } from '../io/streams.js';
@@ -57,6 +57,28 @@ export async function runCli(argv: string[], d: RunCliDeps): Promise<number> {
   }
 }
 
+/** What to do about the API and network errors people meet most; the server's text says what happened. */
+export function howToFix(err: EngramError): string | undefined {
+  if (err instanceof TimeoutError) return 'the service was slow to answer: try again, or raise --request-timeout';
+  if (err instanceof ConnectionError) return 'check --base-url / ENGRAM_BASE_URL and the network (engram emulator for offline use)';
+  if (!(err instanceof APIError)) return undefined;
+  const detail = err.detail.toLowerCase();
+  switch (err.status) {
+    case 401:
+      return 'check the key: engram auth status shows which key is used and whether it is valid';
+    case 403:
+      return 'each API key is one project: use the key the run or memory was created with';
+    case 413:
+      return 'the request is too large for the service: split the input (e.g. one add per line with --jsonl)';
+    case 429:
+      return "the plan's monthly run limit is used up; nothing was queued (the console shows when it resets)";
+  }
+  if (/user_id is required|user-scoped/.test(detail)) return 'pass --user-id';
+  if (/(topic|group) ".*" not found/.test(detail)) return 'group and topic names are case-sensitive: engram groups list shows them';
+  if (/user ".*" not found/.test(detail)) return 'no memories were ever added for that user (user ids are not case-sensitive)';
+  return undefined;
+}
+
 /** One place turns errors into a message on stderr and an exit code. */
 export function reportError(err: unknown, deps: Deps, ctx: Context | undefined): number {
   const { io } = deps;
@@ -72,6 +94,8 @@ export function reportError(err: unknown, deps: Deps, ctx: Context | undefined):
     }
     write(`${theme.c.red('error:')} ${sanitize(err.message)}`);
     for (const h of err.hints) write(`  ${sanitize(h)}`);
+    const fix = howToFix(err);
+    if (fix) write(`  ${fix}`);
     if (err instanceof APIError && err.requestId) write(`  request id: ${sanitize(err.requestId)}`);
     if (ctx?.debugOn && err.stack) write(theme.c.dim(err.stack));
     return err.exitCode;

@@ -28,23 +28,21 @@ export function scoreText(score: unknown, tty: boolean): string {
 /** One memory: aligned rows on a TTY (content wrapped under its label), `key: value` lines when piped. */
 export function renderMemoryDetail(m: Memory, o: MemoryRenderOptions): string {
   const tty = o.format === 'table';
-  const rows: Array<[string, string]> = [
-    ['ID', s(m.id)],
-    ['Topic', s(m.topic)],
-    ['Group', s(m.group)],
-    ['User', s(m.user_id)],
-    ['Properties', propsText(m.properties)],
-    ['Created', formatTimestamp(m.created_at, o.nowMs, tty)],
-    ['Updated', formatTimestamp(m.updated_at, o.nowMs, tty)],
-    ['Project ID', s(m.project_id)],
+  // [label on a terminal, key when piped (the JSON field name, like runs get), value]
+  const rows: Array<[string, string, string]> = [
+    ['ID', 'id', s(m.id)],
+    ['Topic', 'topic', s(m.topic)],
+    ['Group', 'group', s(m.group)],
+    ['User', 'user_id', s(m.user_id)],
+    ['Properties', 'properties', propsText(m.properties)],
+    ['Created', 'created_at', formatTimestamp(m.created_at, o.nowMs, tty)],
+    ['Updated', 'updated_at', formatTimestamp(m.updated_at, o.nowMs, tty)],
+    ['Project ID', 'project_id', s(m.project_id)],
   ];
-  if (typeof m.score === 'number') rows.push(['Score', scoreText(m.score, tty)]);
-  if (!tty) {
-    const key = (label: string) => label.toLowerCase().replace(/ /g, '_');
-    return [...rows.map(([k, v]) => `${key(k)}: ${v}`), `content: ${s(m.content)}`].join('\n') + '\n';
-  }
+  if (typeof m.score === 'number') rows.push(['Score', 'score', scoreText(m.score, tty)]);
+  if (!tty) return [...rows.map(([, key, v]) => `${key}: ${v}`), `content: ${s(m.content)}`].join('\n') + '\n';
   const width = Math.max(...rows.map(([k]) => k.length), 'Content'.length);
-  const out = rows.map(([k, v]) => `${o.theme.c.bold(k.padEnd(width))}  ${v}`);
+  const out = rows.map(([k, , v]) => `${o.theme.c.bold(k.padEnd(width))}  ${v}`);
   const lines = wrapText(sanitize(String(m.content ?? ''), { keepNewlines: true }), Math.max(20, o.width - width - 2));
   out.push(`${o.theme.c.bold('Content'.padEnd(width))}  ${lines[0] ?? ''}`);
   for (const l of lines.slice(1)) out.push(`${' '.repeat(width + 2)}${l}`);

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { EngramError, UsageError } from '../../api/errors.js';
+import { EngramError, UsageError, UserAbortError } from '../../api/errors.js';
 import type { Group, ListRequest, Topic } from '../../api/types.js';
 import type { Context } from '../../cli/context.js';
 import { AtomicWriter } from '../../io/atomic.js';
@@ -174,6 +174,14 @@ export async function memoriesExport(ctx: Context, o: ExportOptions): Promise<nu
     return 0;
   } catch (err) {
     if (writer) await writer.abort();
+    if (err instanceof UserAbortError && err.signalName !== 'SIGPIPE') {
+      // Interrupts print nothing of their own: say here what state the export is in.
+      ctx.io.stderr.write(
+        writer
+          ? `export interrupted: ${out} was not written (any previous file is unchanged)\n`
+          : `export interrupted after ${count} memories: the output is incomplete\n`,
+      );
+    }
     if (err instanceof EngramError && current) err.hints.push(`while exporting ${sliceName(current)}`);
     if (err instanceof EngramError && !(err instanceof UsageError)) {
       err.hints.push(writer ? `export failed; ${out} was not written (any previous file is unchanged)` : `export failed after ${count} memories; the output above is incomplete`);
