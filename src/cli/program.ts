@@ -111,7 +111,7 @@ export function makeProgram(deps: Deps, run: (action: Action, globals: GlobalOpt
   runs
     .command('list')
     .description('runs submitted from this machine (local history), refreshed from the service')
-    .option('--status <status>', 'only runs with this status (running, in_buffer, completed, failed)')
+    .addOption(new Option('--status <status>', 'only runs with this status').choices(['running', 'in_buffer', 'completed', 'failed']))
     .option('--limit <n>', 'how many, newest first (default 20)')
     .option('--no-refresh', 'show the local history only, without asking the service')
     .addHelpText(

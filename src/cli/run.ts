@@ -35,6 +35,12 @@ export async function runCli(argv: string[], d: RunCliDeps): Promise<number> {
   const program = makeProgram(deps, (action, globals) => {
     chosen = { action, globals };
   });
+  // `engram` or `engram runs` alone: the help, on stdout (commander would print it to stderr).
+  const noun = argv.length === 1 ? program.commands.find((c) => c.name() === argv[0] && c.commands.length > 0) : undefined;
+  if (argv.length === 0 || noun) {
+    (noun ?? program).outputHelp();
+    return ExitCode.OK;
+  }
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {

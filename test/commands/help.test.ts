@@ -74,3 +74,15 @@ describe('help', () => {
     expect(r.stderr).toMatch(/topics: exit-codes, environment, formats/);
   });
 });
+
+describe('help without a command', () => {
+  it('`engram` and `engram memories` print their help on stdout, exit 0', async () => {
+    const root = await cli([]);
+    expect(root.code).toBe(0);
+    expect(root.stdout).toContain('Usage: engram');
+    expect(root.stderr).toBe('');
+    const noun = await cli(['memories']);
+    expect(noun.stdout).toContain('Usage: engram memories');
+    expect(noun.stderr).toBe('');
+  });
+});

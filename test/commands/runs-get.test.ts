@@ -109,6 +109,12 @@ describe('engram runs get', () => {
     expect(r.stderr).toContain(`run ${unknown}: 404`);
   });
 
+  it('several ids, none found: an empty JSON array (jq always gets a document), exit 5', async () => {
+    const r = await cli(['runs', 'get', '019e8742-5a4d-7698-88a5-f714efe876d1', '019e8742-5a4d-7698-88a5-f714efe876d2', '--json'], { env: emu.env, clock: emu.clock });
+    expect(r.code).toBe(5);
+    expect(JSON.parse(r.stdout)).toEqual([]);
+  });
+
   it('refuses bad ids before sending anything', async () => {
     const before = emu.emu.stats().requests;
     for (const bad of ['', '..', 'abc def', 'x\u0007']) {

@@ -37,7 +37,8 @@ export async function runsGet(ctx: Context, args: string[], opts: RunsGetOptions
   // A single failure of a single id is the command's error; with several ids, report each.
   if (ids.length === 1 && errors.length === 1) throw errors[0]![1];
   const runs = ids.filter((id) => found.has(id)).map((id) => found.get(id)!);
-  if (format !== 'ndjson' && runs.length > 0) {
+  // JSON for several ids is always an array, even an empty one, so `jq` never gets nothing.
+  if (format !== 'ndjson' && (runs.length > 0 || (format === 'json' && ids.length > 1))) {
     ctx.io.stdout.write(renderRuns(runs, { format, theme: ctx.outTheme(), nowMs: ctx.clock.now() }, ids.length === 1));
   }
   const errTheme = ctx.errTheme();
