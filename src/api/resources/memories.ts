@@ -41,20 +41,18 @@ export class MemoriesResource {
     });
   }
 
-  async search(body: SearchRequest, ro: RequestOptions = {}): Promise<MemoryList> {
-    let list!: MemoryList;
-    await this.client.request<unknown>('POST', '/memories/search', {
-      body: stripUndefined(body),
-      idempotent: true,
-      ...ro,
-      validate: (data, status) => void (list = normalizeList(data, status)),
-    });
-    return list;
+  search(body: SearchRequest, ro: RequestOptions = {}): Promise<MemoryList> {
+    return this.postForList('/memories/search', body, ro);
   }
 
-  async list(body: ListRequest, ro: RequestOptions = {}): Promise<MemoryList> {
+  list(body: ListRequest, ro: RequestOptions = {}): Promise<MemoryList> {
+    return this.postForList('/memories/list', body, ro);
+  }
+
+  /** search and list: idempotent POSTs answered by a memory list, checked (and retried) as such. */
+  private async postForList(path: string, body: SearchRequest | ListRequest, ro: RequestOptions): Promise<MemoryList> {
     let list!: MemoryList;
-    await this.client.request<unknown>('POST', '/memories/list', {
+    await this.client.request<unknown>('POST', path, {
       body: stripUndefined(body),
       idempotent: true,
       ...ro,
