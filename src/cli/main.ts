@@ -27,7 +27,9 @@ export async function main(argv: string[]): Promise<void> {
     stdoutClosed = true;
     if (exitCode !== undefined) process.exit(exitCode);
     if (!ctrl.signal.aborted) ctrl.abort(new UserAbortError('SIGPIPE'));
-    setTimeout(() => process.exit(ExitCode.SIGPIPE), 3000).unref();
+    // Adds already sent may still be on their way back (up to one request timeout, 30 s by
+    // default): give them time to be recorded; this is only a net for a command that hangs.
+    setTimeout(() => process.exit(ExitCode.SIGPIPE), 60_000).unref();
   };
   process.stdout.on('error', onPipeError);
   process.stderr.on('error', (err: NodeJS.ErrnoException) => {
