@@ -50,12 +50,13 @@ export function historyPath(env: Record<string, string | undefined>): string {
 }
 
 /** Append records (each with its own O_APPEND write). Throws on I/O errors: callers warn. */
-export async function appendHistory(path: string, records: HistoryRecord[], opts: { dirReady?: boolean } = {}): Promise<void> {
+export async function appendHistory(path: string, records: HistoryRecord[], opts: { continuing?: boolean } = {}): Promise<void> {
   if (records.length === 0) return;
-  if (!opts.dirReady) await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  if (!opts.continuing) await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   // A line torn by a crash has no newline: start on a fresh line, or our record would be
   // glued to it and lost with it. (Two writers may both add one: a blank line is skipped.)
-  const lead = (await endsWithNewline(path)) ? '' : '\n';
+  // Checked on a process's first append; after that the file ends with our own newline.
+  const lead = opts.continuing || (await endsWithNewline(path)) ? '' : '\n';
   for (const [i, r] of records.entries()) await appendFile(path, (i === 0 ? lead : '') + recordLine(r), { flag: 'a', mode: 0o600 });
 }
 

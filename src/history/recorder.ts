@@ -23,7 +23,8 @@ export function inputTypeOf(input: object): string {
  */
 export class HistoryRecorder {
   private warned = false;
-  private dirReady = false;
+  /** This process has appended before: the directory exists and the file ends with a newline. */
+  private continuing = false;
   private readonly path: string;
   private readonly baseUrl: string;
   private readonly profile: string;
@@ -47,8 +48,8 @@ export class HistoryRecorder {
       ...(run.source !== undefined ? { source: run.source } : {}),
     };
     try {
-      await appendHistory(this.path, [rec], { dirReady: this.dirReady });
-      this.dirReady = true;
+      await appendHistory(this.path, [rec], { continuing: this.continuing });
+      this.continuing = true;
     } catch (err) {
       if (this.warned) return;
       this.warned = true;
