@@ -107,7 +107,23 @@ export function tsv(cells: string[]): string {
   return cells.map((c) => c.replace(/[\t\r\n]+/g, ' ')).join('\t') + '\n';
 }
 
-/** Render rows; TSV when not on a terminal (format `plain`), boxes on a TTY. */
+function stacked<T>(rows: T[], cols: Column<T>[], o: TableOptions): string {
+  const label = Math.max(...cols.map((c) => displayWidth(c.header)));
+  const room = Math.max(8, o.width - label - 2);
+  return rows
+    .map((r) =>
+      cols
+        .map((c) => {
+          const [first = '', ...rest] = wrapText(c.value(r), room);
+          const head = o.theme.enabled ? o.theme.c.bold(c.header.padEnd(label)) : c.header.padEnd(label);
+          return [`${head}  ${first}`, ...rest.map((l) => `${' '.repeat(label + 2)}${l}`)].join('\n');
+        })
+        .join('\n'),
+    )
+    .join('\n\n') + '\n';
+}
+
+/** Render rows; TSV when not on a terminal (format `plain`), boxes on a TTY (records when too narrow). */
 export async function renderTable<T>(rows: T[], allCols: Column<T>[], o: TableOptions): Promise<string> {
   if (o.format !== 'table') return rows.map((r) => tsv(allCols.map((c) => c.value(r)))).join('');
   let cols = allCols.filter((c) => !c.optional || rows.some((r) => c.value(r) !== '-'));
@@ -121,6 +137,9 @@ export async function renderTable<T>(rows: T[], allCols: Column<T>[], o: TableOp
     if (droppable.length === 0) break;
     cols = cols.filter((c) => c !== droppable[0]);
   }
+  // Still too wide with every optional column gone (a 30-column terminal): one record per row,
+  // `column: value`, wrapped to the width, instead of a box the terminal would shred.
+  if (need(cols) > o.width) return stacked(rows, cols, o);
   const natural = cols.map(widthOf);
   const borders = cols.length + 1;
   const wrapIdx = cols.findIndex((c) => c.wrap);

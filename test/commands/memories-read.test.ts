@@ -256,3 +256,16 @@ describe('engram groups list', () => {
     expect(json.groups[0].topics[0]).toHaveProperty('scoping.user_scoped');
   });
 });
+
+describe('tables on a terminal too narrow for them', () => {
+  it('fall back to one record per row, every line within the width', async () => {
+    await emu.addRaw({ input: { pre_extracted: { items: [{ content: 'A fairly long memory about the user who likes green tea in the morning.', topic: 'UserKnowledge' }] } }, user_id: 'narrow-term' });
+    emu.clock.advance(3000);
+    const r = await cli(['memories', 'list', '--user-id', 'narrow-term'], { env: emu.env, clock: emu.clock, tty: true, columns: 30 });
+    expect(r.code).toBe(0);
+    const plain = r.stdout.replace(/\u001b\[[0-9;]*m/g, '');
+    for (const line of plain.split('\n')) expect([...line].length, line).toBeLessThanOrEqual(30);
+    expect(plain).toMatch(/^content +A fairly long/m);
+    expect(plain).not.toMatch(/[┌│]/);
+  });
+});
