@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import { isatty } from 'node:tty';
 
 export type ColorMode = 'auto' | 'always' | 'never';
 
@@ -20,10 +21,14 @@ export interface IOStreams {
 
 export function systemIO(): IOStreams {
   return {
-    stdin: process.stdin,
+    // process.stdin is built on first access (a few ms for a pipe or a terminal): only
+    // commands that read standard input pay for it.
+    get stdin() {
+      return process.stdin;
+    },
     stdout: process.stdout,
     stderr: process.stderr,
-    stdinTTY: !!process.stdin.isTTY,
+    stdinTTY: isatty(0),
     stdoutTTY: !!process.stdout.isTTY,
     stderrTTY: !!process.stderr.isTTY,
     env: process.env,
