@@ -103,7 +103,3 @@ export async function readNamedFile(path: string, flag: string, limit = MAX_INPU
     await fh.close();
   }
 }
-
-export async function readAllText(stream: Readable, what: string): Promise<string> {
-  return (await readAll(stream, what)).toString('utf8');
-}

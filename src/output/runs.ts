@@ -45,17 +45,15 @@ function detailRows(run: Run, o: RenderOptions): Row[] {
   return rows;
 }
 
-function opLines(run: Run, o: RenderOptions, indent: string): string[] {
-  const max = o.format === 'table' ? (o.maxIds ?? 20) : Infinity;
-  const ops = run.committed_operations;
-  const all: Array<[string, string]> = [
-    ...ops.created.map((x) => ['+', x.memory_id] as [string, string]),
-    ...ops.updated.map((x) => ['~', x.memory_id] as [string, string]),
-    ...ops.deleted.map((x) => ['-', x.memory_id] as [string, string]),
+/** The memory ids of committed operations, one `+ id` / `~ id` / `- id` line each, at most `max`. */
+export function memoryIdLines(ops: CommittedOperations, theme: Theme, max: number, indent: string): string[] {
+  const c = theme.c;
+  const all = [
+    ...ops.created.map((o) => `${c.green('+')} ${sanitize(o.memory_id)}`),
+    ...ops.updated.map((o) => `${c.yellow('~')} ${sanitize(o.memory_id)}`),
+    ...ops.deleted.map((o) => `${c.red('-')} ${sanitize(o.memory_id)}`),
   ];
-  const c = o.theme.c;
-  const paint: Record<string, (s: string) => string> = { '+': c.green, '~': c.yellow, '-': c.red };
-  const lines = all.slice(0, max).map(([k, id]) => `${indent}${paint[k]!(k)} ${sanitize(id)}`);
+  const lines = all.slice(0, max).map((l) => indent + l);
   if (all.length > max) lines.push(`${indent}… ${all.length - max} more (use --json for all)`);
   return lines;
 }
@@ -66,7 +64,7 @@ export function renderRunHuman(run: Run, o: RenderOptions): string {
   if (o.format === 'table') {
     const width = Math.max(...rows.map(([label]) => label.length));
     const out = rows.map(([label, , v]) => `${o.theme.c.bold(label.padEnd(width))}  ${v}`);
-    out.push(...opLines(run, o, ' '.repeat(width + 2)));
+    out.push(...memoryIdLines(run.committed_operations, o.theme, o.maxIds ?? 20, ' '.repeat(width + 2)));
     return out.join('\n') + '\n';
   }
   // Piped: `key: value` with the JSON field names; memory ids one per line, so

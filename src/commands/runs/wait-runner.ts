@@ -5,7 +5,7 @@ import type { Context } from '../../cli/context.js';
 import { formatDuration, parseDuration, parseIntInRange } from '../../cli/flags.js';
 import { UsageError } from '../../api/errors.js';
 import { jsonDocument, ndjsonLine, type OutputFormat } from '../../output/format.js';
-import { opsCounts } from '../../output/runs.js';
+import { memoryIdLines, opsCounts } from '../../output/runs.js';
 import { between } from '../../output/time.js';
 import { sanitize } from '../../output/sanitize.js';
 import type { Theme } from '../../output/theme.js';
@@ -123,18 +123,6 @@ function line(r: RunResult, theme: Theme, tty: boolean, nowMs: number): string {
   }
 }
 
-function memoryLines(r: RunResult, theme: Theme, max: number): string[] {
-  if (!r.run) return [];
-  const ops = r.run.committed_operations;
-  const all = [
-    ...ops.created.map((o) => theme.c.green('+') + ' ' + sanitize(o.memory_id)),
-    ...ops.updated.map((o) => theme.c.yellow('~') + ' ' + sanitize(o.memory_id)),
-    ...ops.deleted.map((o) => theme.c.red('-') + ' ' + sanitize(o.memory_id)),
-  ];
-  const out = all.slice(0, max).map((l) => '    ' + l);
-  if (all.length > max) out.push(`    … ${all.length - max} more (use --json for all)`);
-  return out;
-}
 
 export function resumeHint(allIds: string[]): string {
   const ids = allIds.map((id) => sanitize(id)); // ids of new runs come from the server
@@ -221,7 +209,7 @@ export async function waitAndReport(
       // Runs that were never found or could not be read are errors on stderr, not data.
       for (const r of results.filter((x) => x.outcome !== 'not_found' && x.outcome !== 'error')) {
         lines.push(line(r, outTheme, tty, now));
-        lines.push(...memoryLines(r, outTheme, tty ? 20 : Infinity));
+        if (r.run) lines.push(...memoryIdLines(r.run.committed_operations, outTheme, tty ? 20 : Infinity, '    '));
       }
       if (lines.length > 0) io.stdout.write(lines.join('\n') + '\n');
     }
