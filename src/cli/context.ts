@@ -36,7 +36,8 @@ export interface GlobalOptions {
   insecure?: boolean;
 }
 
-const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\]|::1)$/i;
+/** localhost, 127.x.x.x and ::1 (bracketed or not): where a key may travel over plain http. */
+export const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\]|::1)$/i;
 
 export class Context {
   readonly io: IOStreams;

@@ -1,5 +1,5 @@
 import { UsageError } from '../api/errors.js';
-import type { Context } from '../cli/context.js';
+import { LOOPBACK, type Context } from '../cli/context.js';
 import { parseDuration, parseIntInRange } from '../cli/flags.js';
 
 export interface EmulatorFlags {
@@ -10,7 +10,6 @@ export interface EmulatorFlags {
   key?: string[];
 }
 
-const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|::1)$/i;
 
 /** `engram emulator`: serve until Ctrl-C / SIGTERM, then close cleanly and exit 0. */
 export async function emulatorCommand(ctx: Context, f: EmulatorFlags): Promise<number> {
