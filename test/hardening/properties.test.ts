@@ -127,8 +127,10 @@ async function post(body: unknown): Promise<{ status: number; problem: { detail?
   return { status: res.status, problem: (await res.json()) as { detail?: string } };
 }
 
+// One seed for the file, printed with any coverage failure; FC_SEED=<n> replays a run exactly.
+const SEED = process.env.FC_SEED ? Number(process.env.FC_SEED) : (Math.random() * 2 ** 31) | 0;
 let runs = 0;
-const counted = <T>(n: number) => ((runs += n), { numRuns: n } as fc.Parameters<T>);
+const counted = <T>(n: number) => ((runs += n), { numRuns: n, seed: SEED } as fc.Parameters<T>);
 
 describe('readContent → the emulator: a request it accepts, or a UsageError', () => {
   it('any file text, with any --type/--topic: never a crash, never a shape the server rejects', async () => {
@@ -170,9 +172,12 @@ describe('readContent → the emulator: a request it accepts, or a UsageError', 
       }),
       counted(400),
     );
-    // The generator reaches the server often enough for the property to mean something.
-    expect(seen.accepted, JSON.stringify(seen)).toBeGreaterThan(40);
-    expect(seen.usage, JSON.stringify(seen)).toBeGreaterThan(40);
+    // The generator reaches the server often enough for the property to mean something. The
+    // counts are random: over 12 seeds, accepted was 41-53 of 400 and usage 253-281, so the
+    // floors sit far below (about 4 standard deviations) to test coverage, not luck.
+    const why = JSON.stringify({ ...seen, seed: SEED });
+    expect(seen.accepted, why).toBeGreaterThanOrEqual(20);
+    expect(seen.usage, why).toBeGreaterThanOrEqual(150);
   });
 
   it('scope-valid files (only topics, groups and properties the emulator has): every request built gets a 200', async () => {
@@ -190,7 +195,8 @@ describe('readContent → the emulator: a request it accepts, or a UsageError', 
       }),
       counted(300),
     );
-    expect(accepted).toBeGreaterThan(60);
+    // Over 12 seeds 90-105 of 300 were accepted; the floor tests coverage, not luck.
+    expect(accepted, `seed ${SEED}`).toBeGreaterThanOrEqual(50);
   });
 
   it('fidelity: a valid file is sent as written, whatever its keys are called (__proto__, toString, …)', async () => {
