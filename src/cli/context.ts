@@ -258,7 +258,8 @@ export class Context {
       timeoutMs,
       clientVersion: version(),
       signal: this.signal,
-      debug: this.debugOn ? (l) => this.debug(l.split(key).join('[REDACTED]')) : undefined,
+      // Trace lines go to stderr, which scrubs this key (registered above) like every other.
+      debug: this.debugOn ? (l) => this.debug(l) : undefined,
     });
   }
 

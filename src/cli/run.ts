@@ -4,6 +4,7 @@ import { APIError, ConnectionError, EngramError, TimeoutError, UserAbortError } 
 import { realClock, type Clock, type Random } from '../core/clock.js';
 import type { IOStreams } from '../io/streams.js';
 import { colorEnabled } from '../io/streams.js';
+import { Secrets } from '../io/redact.js';
 import { loadColors, makeTheme } from '../output/theme.js';
 import { sanitize } from '../output/sanitize.js';
 import { Context, type Deps, type GlobalOptions } from './context.js';
@@ -89,9 +90,11 @@ export function howToFix(err: EngramError): string | undefined {
 export function reportError(err: unknown, deps: Deps, ctx: Context | undefined): number {
   const { io } = deps;
   const theme = makeTheme(colorEnabled((ctx?.globals.color as 'auto') ?? 'auto', io.stderrTTY, io.env));
-  const key = io.env.ENGRAM_API_KEY?.trim();
-  const scrub = (s: string) => (key && key.length >= 4 ? s.split(key).join('[REDACTED]') : s);
-  const write = (s: string) => io.stderr.write(scrub(s) + '\n');
+  // With a context, stderr already scrubs every key it learned (redactStream). Before one exists
+  // (a failure while parsing), the only key there can be is the environment's.
+  const early = ctx ? undefined : new Secrets();
+  early?.add(io.env.ENGRAM_API_KEY);
+  const write = (s: string) => io.stderr.write((early ? early.scrub(s) : s) + '\n');
   if (err instanceof EngramError) {
     if (err instanceof UserAbortError) {
       // The reader of our stdout went away (`| head`): what it wanted was delivered; say nothing.
