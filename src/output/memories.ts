@@ -1,9 +1,10 @@
 import type { Group, Memory } from '../api/types.js';
 import type { OutputFormat } from './format.js';
-import { sanitize } from './sanitize.js';
+import { detailLines, labelled, labelWidth, type DetailRow } from './detail.js';
+import { orDash as s, sanitize } from './sanitize.js';
 import { renderTable, wrapText, type Column } from './table.js';
 import type { Theme } from './theme.js';
-import { formatTimestamp } from './time.js';
+import { formatTimestamp, tableTimestamp } from './time.js';
 
 export interface MemoryRenderOptions {
   format: OutputFormat;
@@ -11,8 +12,6 @@ export interface MemoryRenderOptions {
   width: number;
   nowMs: number;
 }
-
-const s = (v: unknown) => (v === undefined || v === null || v === '' ? '-' : sanitize(String(v)));
 
 export function propsText(p: Record<string, string> | undefined | null): string {
   if (!p || typeof p !== 'object') return '-';
@@ -28,8 +27,7 @@ export function scoreText(score: unknown, tty: boolean): string {
 /** One memory: aligned rows on a TTY (content wrapped under its label), `key: value` lines when piped. */
 export function renderMemoryDetail(m: Memory, o: MemoryRenderOptions): string {
   const tty = o.format === 'table';
-  // [label on a terminal, key when piped (the JSON field name, like runs get), value]
-  const rows: Array<[string, string, string]> = [
+  const rows: DetailRow[] = [
     ['ID', 'id', s(m.id)],
     ['Topic', 'topic', s(m.topic)],
     ['Group', 'group', s(m.group)],
@@ -40,11 +38,11 @@ export function renderMemoryDetail(m: Memory, o: MemoryRenderOptions): string {
     ['Project ID', 'project_id', s(m.project_id)],
   ];
   if (typeof m.score === 'number') rows.push(['Score', 'score', scoreText(m.score, tty)]);
-  if (!tty) return [...rows.map(([, key, v]) => `${key}: ${v}`), `content: ${s(m.content)}`].join('\n') + '\n';
-  const width = Math.max(...rows.map(([k]) => k.length), 'Content'.length);
-  const out = rows.map(([k, , v]) => `${o.theme.c.bold(k.padEnd(width))}  ${v}`);
+  if (!tty) return [...detailLines(rows, o.theme, false), `content: ${s(m.content)}`].join('\n') + '\n';
+  const width = labelWidth(rows, 'Content');
+  const out = detailLines(rows, o.theme, true, width);
   const lines = wrapText(sanitize(String(m.content ?? ''), { keepNewlines: true }), Math.max(20, o.width - width - 2));
-  out.push(`${o.theme.c.bold('Content'.padEnd(width))}  ${lines[0] ?? ''}`);
+  out.push(labelled(o.theme, 'Content', width, lines[0] ?? ''));
   for (const l of lines.slice(1)) out.push(`${' '.repeat(width + 2)}${l}`);
   return out.join('\n') + '\n';
 }
@@ -66,14 +64,10 @@ export function listColumns(o: MemoryRenderOptions): Column<Memory>[] {
     { header: 'topic', value: (m) => s(m.topic) },
     { header: 'user', value: (m) => s(m.user_id), optional: true, drop: 3 },
     { header: 'properties', value: (m) => propsText(m.properties), optional: true, drop: 1 },
-    { header: 'updated', value: (m) => (tty ? formatTimestamp(m.updated_at, o.nowMs, true).replace(/ \(.*\)$/, '') : s(m.updated_at)), drop: 2 },
+    { header: 'updated', value: (m) => tableTimestamp(m.updated_at, o.nowMs, tty), drop: 2 },
     { header: 'content', value: (m) => s(m.content), wrap: true },
     { header: 'id', value: (m) => s(m.id) },
   ];
-}
-
-export function renderMemoryTable(memories: Memory[], cols: Column<Memory>[], o: MemoryRenderOptions): Promise<string> {
-  return renderTable(memories, cols, o);
 }
 
 interface TopicRow {

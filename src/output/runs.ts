@@ -1,7 +1,8 @@
 import { TERMINAL_STATUSES, type CommittedOperations, type Run } from '../api/types.js';
 import type { OutputFormat } from './format.js';
 import { jsonDocument, ndjsonLine } from './format.js';
-import { sanitize } from './sanitize.js';
+import { detailLines, labelWidth, type DetailRow } from './detail.js';
+import { orDash as s, sanitize } from './sanitize.js';
 import type { Theme } from './theme.js';
 import { between, formatTimestamp } from './time.js';
 
@@ -17,16 +18,12 @@ export function opsCounts(ops: CommittedOperations): string {
   return `+${ops.created.length} ~${ops.updated.length} -${ops.deleted.length}`;
 }
 
-/** A detail row: the label on a terminal, and the key of the piped layout (the JSON field). */
-type Row = [label: string, key: string, value: string];
-
 /** The console's Run Detail panel, as labelled rows. */
-function detailRows(run: Run, o: RenderOptions): Row[] {
+function detailRows(run: Run, o: RenderOptions): DetailRow[] {
   const tty = o.format === 'table';
-  const s = (v: unknown) => (v === undefined || v === null || v === '' ? '-' : sanitize(String(v)));
   const status = tty ? `${o.theme.statusSymbol(run.status)} ${o.theme.status(sanitize(run.status))}` : o.theme.status(sanitize(run.status));
   const finished = TERMINAL_STATUSES.has(run.status);
-  const rows: Row[] = [
+  const rows: DetailRow[] = [
     ['Run ID', 'run_id', s(run.run_id)],
     ['Status', 'status', status],
     ['Input type', 'input_type', s(run.input_type)],
@@ -61,15 +58,14 @@ export function memoryIdLines(ops: CommittedOperations, theme: Theme, max: numbe
 /** One run, human layout: aligned rows on a TTY (colour, relative times); key: value lines when piped. */
 export function renderRunHuman(run: Run, o: RenderOptions): string {
   const rows = detailRows(run, o);
-  if (o.format === 'table') {
-    const width = Math.max(...rows.map(([label]) => label.length));
-    const out = rows.map(([label, , v]) => `${o.theme.c.bold(label.padEnd(width))}  ${v}`);
+  const tty = o.format === 'table';
+  const width = labelWidth(rows);
+  const out = detailLines(rows, o.theme, tty, width);
+  if (tty) {
     out.push(...memoryIdLines(run.committed_operations, o.theme, o.maxIds ?? 20, ' '.repeat(width + 2)));
     return out.join('\n') + '\n';
   }
-  // Piped: `key: value` with the JSON field names; memory ids one per line, so
-  // `grep ^created_memory:` lists them.
-  const out = rows.map(([, key, v]) => `${key}: ${v}`);
+  // Piped: memory ids one per line, so `grep ^created_memory:` lists them.
   const ops = run.committed_operations;
   for (const [kind, list] of [['created', ops.created], ['updated', ops.updated], ['deleted', ops.deleted]] as const) {
     for (const op of list) out.push(`${kind}_memory: ${sanitize(op.memory_id)}`);

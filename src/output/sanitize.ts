@@ -14,3 +14,8 @@ export function sanitize(s: string, opts: { keepNewlines?: boolean } = {}): stri
   });
   return opts.keepNewlines ? out.replace(/\r/g, '') : out.replace(/\r?\n|\t/g, ' ');
 }
+
+/** A server value for human output: sanitised, or '-' when it is absent or empty. */
+export function orDash(v: unknown): string {
+  return v === undefined || v === null || v === '' ? '-' : sanitize(String(v));
+}

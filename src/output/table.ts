@@ -1,3 +1,4 @@
+import { labelled } from './detail.js';
 import type { OutputFormat } from './format.js';
 import type { Theme } from './theme.js';
 
@@ -115,8 +116,7 @@ function stacked<T>(rows: T[], cols: Column<T>[], o: TableOptions): string {
       cols
         .map((c) => {
           const [first = '', ...rest] = wrapText(c.value(r), room);
-          const head = o.theme.enabled ? o.theme.c.bold(c.header.padEnd(label)) : c.header.padEnd(label);
-          return [`${head}  ${first}`, ...rest.map((l) => `${' '.repeat(label + 2)}${l}`)].join('\n');
+          return [labelled(o.theme, c.header, label, first), ...rest.map((l) => `${' '.repeat(label + 2)}${l}`)].join('\n');
         })
         .join('\n'),
     )
@@ -151,7 +151,7 @@ export async function renderTable<T>(rows: T[], allCols: Column<T>[], o: TableOp
     widths[wrapIdx] = Math.max(8 + PAD, Math.min(natural[wrapIdx]!, room));
   }
   const table = new Table({
-    head: cols.map((c) => (o.theme.enabled ? o.theme.c.bold(c.header) : c.header)),
+    head: cols.map((c) => o.theme.c.bold(c.header)),
     colWidths: widths,
     colAligns: cols.map((c) => c.align ?? 'left'),
     wordWrap: false,

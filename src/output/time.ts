@@ -1,12 +1,22 @@
 import { formatDuration } from '../cli/flags.js';
+import { sanitize } from './sanitize.js';
 
-/** "2m ago (2026-12-03T10:00:01Z)" on a TTY; the server's RFC 3339 string otherwise. */
+/**
+ * "2m ago (2026-12-03T10:00:01Z)" on a TTY; the server's RFC 3339 string otherwise. The
+ * string comes from the server: it is sanitised like every other server string.
+ */
 export function formatTimestamp(iso: string | null | undefined, nowMs: number, tty: boolean): string {
   if (!iso) return '-';
-  if (!tty) return iso;
   const t = Date.parse(iso);
-  if (Number.isNaN(t)) return iso;
-  return `${relative(nowMs - t)} (${iso})`;
+  if (!tty || Number.isNaN(t)) return sanitize(iso);
+  return `${relative(nowMs - t)} (${sanitize(iso)})`;
+}
+
+/** A table cell: "2m ago" on a TTY (the string itself when it is not a time); the RFC 3339 string otherwise. */
+export function tableTimestamp(iso: string | null | undefined, nowMs: number, tty: boolean): string {
+  if (!iso) return '-';
+  const t = Date.parse(iso);
+  return !tty || Number.isNaN(t) ? sanitize(iso) : relative(nowMs - t);
 }
 
 export function relative(deltaMs: number): string {

@@ -151,6 +151,25 @@ describe('human output neutralises server strings in every renderer', () => {
     }
   });
 
+  it('timestamps from the server: runs get, memories get and list, piped and on a TTY', async () => {
+    const stamp = '2026-12-03T10:00:00Z\u001b[2J\u0007';
+    const runDoc = { run_id: '019e8742-5a4d-7698-88a5-f714efe876d1', status: 'completed', created_at: stamp, updated_at: stamp, committed_operations: { created: [], updated: [], deleted: [] } };
+    const memory = { id: '381f964c-5d99-466a-8487-bf9c248fed33', content: 'Tea.', topic: 'UserKnowledge', group: 'default', created_at: stamp, updated_at: stamp };
+    const cases: Array<[string[], object]> = [
+      [['runs', 'get', runDoc.run_id], { method: 'GET', path: '/v1/runs/', status: 200, body: runDoc }],
+      [['memories', 'get', memory.id], { method: 'GET', path: '/v1/memories/', status: 200, body: memory }],
+      [['memories', 'list'], { method: 'POST', path: '/v1/memories/list', status: 200, body: { memories: [memory], total: 1 } }],
+    ];
+    for (const [argv, fault] of cases) {
+      for (const tty of [false, true]) {
+        await emu.control('/_emulator/faults', fault);
+        const r = await run([...argv, '--color', tty ? 'always' : 'never'], { tty, columns: 300 });
+        expect(r.code, r.stderr).toBe(0);
+        expect(inert(r, 'stdout', { colour: tty }), argv.join(' ')).toContain('\\x1b[2J\\x07');
+      }
+    }
+  });
+
   it('groups list: hostile group and topic names from the server', async () => {
     const groups = {
       groups: [

@@ -2,7 +2,8 @@ import { AuthConfigError, AuthenticationError, EngramError, UserAbortError, Perm
 import type { Context } from '../../cli/context.js';
 import { ExitCode } from '../../cli/exit-codes.js';
 import { maskKey } from '../../config/config.js';
-import { jsonDocument } from '../../output/format.js';
+import { detailLines, type DetailRow } from '../../output/detail.js';
+import { jsonDocument, ndjsonLine } from '../../output/format.js';
 import { sanitize } from '../../output/sanitize.js';
 
 /**
@@ -50,7 +51,7 @@ export async function authStatus(ctx: Context): Promise<number> {
       verified,
       error: keyError?.message ?? verifyError?.message ?? null,
     };
-    ctx.io.stdout.write(format === 'json' ? jsonDocument(doc) : JSON.stringify(doc) + '\n');
+    ctx.io.stdout.write(format === 'json' ? jsonDocument(doc) : ndjsonLine(doc));
     return code;
   }
   const tty = format === 'table';
@@ -63,19 +64,14 @@ export async function authStatus(ctx: Context): Promise<number> {
       : verified === false
         ? `${tty ? t.c.red('✗') + ' ' : ''}rejected: ${sanitize(verifyError?.message ?? '')}`
         : `${tty ? t.c.yellow('!') + ' ' : ''}could not check: ${sanitize(verifyError?.message ?? '')}`;
-  const rows: Array<[string, string]> = [
-    ['Profile', prof.source === 'default' ? `${sanitize(prof.name)}` : `${sanitize(prof.name)} ${from(prof.source)}`],
-    ['Key', key ? `${maskKey(key.key)} ${from(sanitize(key.source))}` : 'none'],
-    ['Base URL', base.source === 'default' ? `${sanitize(baseUrl)} (default)` : `${sanitize(baseUrl)} ${from(base.source)}`],
-    ['Config file', `${sanitize(cfg.path)}${cfg.exists ? '' : ' (does not exist yet)'}`],
-    ['Verified', verifyText],
+  const rows: DetailRow[] = [
+    ['Profile', 'profile', prof.source === 'default' ? `${sanitize(prof.name)}` : `${sanitize(prof.name)} ${from(prof.source)}`],
+    ['Key', 'key', key ? `${maskKey(key.key)} ${from(sanitize(key.source))}` : 'none'],
+    ['Base URL', 'base_url', base.source === 'default' ? `${sanitize(baseUrl)} (default)` : `${sanitize(baseUrl)} ${from(base.source)}`],
+    ['Config file', 'config_file', `${sanitize(cfg.path)}${cfg.exists ? '' : ' (does not exist yet)'}`],
+    ['Verified', 'verified', verifyText],
   ];
-  if (tty) {
-    const w = Math.max(...rows.map(([k]) => k.length));
-    ctx.io.stdout.write(rows.map(([k, v]) => `${t.c.bold(k.padEnd(w))}  ${v}`).join('\n') + '\n');
-  } else {
-    ctx.io.stdout.write(rows.map(([k, v]) => `${k.toLowerCase().replace(/ /g, '_')}: ${v}`).join('\n') + '\n');
-  }
+  ctx.io.stdout.write(detailLines(rows, t, tty).join('\n') + '\n');
   if (keyError) ctx.io.stderr.write(`${ctx.errTheme().c.red('error:')} ${sanitize(keyError.message)}\n`);
   return code;
 }

@@ -5,6 +5,7 @@ import { parseProperties } from '../../cli/flags.js';
 import { INPUT_TYPES, readContent, type InputType, type Reading } from '../../input/content.js';
 import { decodeInput } from '../../input/text.js';
 import { MAX_INPUT_BYTES, readNamedFile } from '../../io/read.js';
+import { detailLines, type DetailRow } from '../../output/detail.js';
 import { jsonDocument, ndjsonLine } from '../../output/format.js';
 import { sanitize } from '../../output/sanitize.js';
 import { parseWaitFlags, waitAndReport, type WaitFlags } from '../runs/wait-runner.js';
@@ -131,9 +132,9 @@ export async function memoriesAdd(ctx: Context, texts: string[], o: AddOptions):
     const t = ctx.outTheme();
     const tty = format === 'table';
     const status = tty ? `${t.statusSymbol(out.status)} ${t.status(sanitize(out.status))}` : sanitize(out.status);
-    // The labels of `runs get`: Run ID / Status on a terminal, the JSON field names when piped.
-    const row = (label: string, field: string, v: string) => (tty ? `${t.c.bold(label.padEnd(6))}  ${v}` : `${field}: ${v}`);
-    ctx.io.stdout.write(`${row('Run ID', 'run_id', sanitize(id))}\n${row('Status', 'status', status)}\n`);
+    // The rows of `runs get`: Run ID / Status on a terminal, the JSON field names when piped.
+    const rows: DetailRow[] = [['Run ID', 'run_id', sanitize(id)], ['Status', 'status', status]];
+    ctx.io.stdout.write(detailLines(rows, t, tty).join('\n') + '\n');
     ctx.info(`wait for it with: engram runs wait ${sanitize(id)}`);
   }
   return 0;

@@ -3,7 +3,8 @@ import type { MemoryList, SearchRequest } from '../../api/types.js';
 import type { Context } from '../../cli/context.js';
 import { parseIntInRange } from '../../cli/flags.js';
 import { jsonDocument, ndjsonLine } from '../../output/format.js';
-import { listColumns, renderMemoryTable, searchColumns } from '../../output/memories.js';
+import { listColumns, searchColumns } from '../../output/memories.js';
+import { renderTable } from '../../output/table.js';
 import { filterBody, type ScopeFlags } from './scope.js';
 
 export const RETRIEVAL_TYPES = ['hybrid', 'vector', 'bm25', 'fetch'] as const;
@@ -22,7 +23,7 @@ export async function printMemories(ctx: Context, list: MemoryList, kind: 'searc
   if (format === 'ndjson') return void ctx.io.stdout.write(list.memories.map(ndjsonLine).join(''));
   const o = { format, theme: ctx.outTheme(), width: ctx.io.columns(), nowMs: ctx.clock.now() };
   if (list.memories.length === 0) return;
-  ctx.io.stdout.write(await renderMemoryTable(list.memories, kind === 'search' ? searchColumns() : listColumns(o), o));
+  ctx.io.stdout.write(await renderTable(list.memories, kind === 'search' ? searchColumns() : listColumns(o), o));
 }
 
 /** `engram memories search <query>`. */

@@ -7,9 +7,9 @@ import { parseIntInRange } from '../../cli/flags.js';
 import { historyPath, readHistory, type HistoryRecord } from '../../history/history.js';
 import { jsonDocument, ndjsonLine } from '../../output/format.js';
 import { opsCounts } from '../../output/runs.js';
-import { sanitize } from '../../output/sanitize.js';
+import { orDash as s, sanitize } from '../../output/sanitize.js';
 import { renderTable, type Column } from '../../output/table.js';
-import { formatTimestamp } from '../../output/time.js';
+import { tableTimestamp } from '../../output/time.js';
 import { limiter } from '../../wait/limit.js';
 
 export interface RunsListOptions {
@@ -132,8 +132,7 @@ export async function runsList(ctx: Context, o: RunsListOptions): Promise<number
     const tty = format === 'table';
     const t = ctx.outTheme();
     const now = ctx.clock.now();
-    const when = (iso: string | null | undefined) => (tty ? formatTimestamp(iso, now, true).replace(/ \(.*\)$/, '') : (iso ?? '-'));
-    const s = (v: unknown) => (v === undefined || v === null || v === '' ? '-' : sanitize(String(v)));
+    const when = (iso: string | null | undefined) => tableTimestamp(iso, now, tty);
     const cols: Column<Entry>[] = [
       { header: 'run id', value: (e) => s(e.rec.run_id) },
       {
