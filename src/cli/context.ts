@@ -122,12 +122,15 @@ export class Context {
     this.stdinClaimedBy = what;
   }
 
-  /** All of stdin for `what`; on a terminal, first say what is expected (`notice`). */
-  async readStdin(what: string, notice = `reading ${what} from standard input; end with Ctrl-D`): Promise<Buffer> {
+  /**
+   * All of stdin for `what`, refused past `limit` bytes (with `hint`, the fix) like a named
+   * file; on a terminal, first say what is expected (`notice`).
+   */
+  async readStdin(what: string, o: { notice?: string; limit?: number; hint?: string } = {}): Promise<Buffer> {
     this.claimStdin(what);
-    if (this.io.stdinTTY) this.warn(notice);
+    if (this.io.stdinTTY) this.warn(o.notice ?? `reading ${what} from standard input; end with Ctrl-D`);
     const { readAll, MAX_INPUT_BYTES } = await import('../io/read.js');
-    return readAll(this.io.stdin, what, MAX_INPUT_BYTES, undefined, this.signal);
+    return readAll(this.io.stdin, what, o.limit ?? MAX_INPUT_BYTES, o.hint, this.signal);
   }
 
   warn(message: string): void {
@@ -208,11 +211,12 @@ export class Context {
     if (this.globals.apiKeyFile !== undefined) {
       const f = this.globals.apiKeyFile;
       let buf: Buffer;
-      if (f === '-') buf = await this.readStdin('--api-key-file -');
+      // Bounded: a key is a line; /dev/zero or a wrong (huge) file must not eat the memory.
+      const bound = { limit: 64 * 1024, hint: 'it should hold only the key' };
+      if (f === '-') buf = await this.readStdin('--api-key-file -', bound);
       else {
         const { readNamedFile } = await import('../io/read.js');
-        // Bounded: a key is a line; /dev/zero or a wrong (huge) file must not eat the memory.
-        buf = await readNamedFile(f, '--api-key-file', 64 * 1024, 'it should hold only the key');
+        buf = await readNamedFile(f, '--api-key-file', bound.limit, bound.hint);
       }
       return { key: checkKey(buf.toString('utf8'), `--api-key-file ${f}`), source: `--api-key-file ${f}` };
     }

@@ -105,9 +105,11 @@ describe('empty input, BOM, CRLF, encodings', () => {
     await refused(['memories', 'add', ...args(), '--user-id', 'u'], message, { stdin });
   });
 
-  it('endless devices: --file /dev/zero stops at 25 MiB; --api-key-file /dev/zero at 64 KiB', async () => {
+  it('endless devices: --file /dev/zero stops at 25 MiB; --api-key-file /dev/zero (or -) at 64 KiB', async () => {
     await refused(['memories', 'add', '--file', '/dev/zero', '--user-id', 'u'], /^error: --file \/dev\/zero is larger than 25 MiB/);
     await refused(['runs', 'get', 'x', '--api-key-file', '/dev/zero'], /^error: --api-key-file \/dev\/zero is larger than 64 KiB; it should hold only the key$/m);
+    // The same bound for a key piped on standard input (it was the 25 MiB of content input).
+    await refused(['runs', 'get', 'x', '--api-key-file', '-'], /^error: --api-key-file - is larger than 64 KiB; it should hold only the key$/m, { stdin: 'k'.repeat(64 * 1024 + 1) });
     await refused(['runs', 'get', 'x', '--api-key-file', join(tmp, 'no-such-key')], /^error: cannot read --api-key-file .*no-such-key: no such file$/m);
     await refused(['runs', 'get', 'x', '--api-key-file', file('eng_abc def\n', 'key.txt')], /the API key from --api-key-file .*key\.txt contains whitespace or control characters/);
   });

@@ -1,14 +1,14 @@
 import { ConnectionError, MalformedResponseError, neverReachedServer, UsageError, UserAbortError } from '../../api/errors.js';
 import type { CreateMemoryRequest, RunOutput } from '../../api/types.js';
 import type { Context } from '../../cli/context.js';
-import { parseProperties } from '../../cli/flags.js';
 import { INPUT_TYPES, readContent, type InputType, type Reading } from '../../input/content.js';
 import { decodeInput } from '../../input/text.js';
 import { MAX_INPUT_BYTES, readNamedFile } from '../../io/read.js';
 import { detailLines, type DetailRow } from '../../output/detail.js';
 import { jsonDocument, ndjsonLine } from '../../output/format.js';
 import { sanitize } from '../../output/sanitize.js';
-import { parseWaitFlags, waitAndReport, type WaitFlags } from '../runs/wait-runner.js';
+import { parseWaitFlags, waitAndReport, type WaitFlags, type WaitSettings } from '../runs/wait-runner.js';
+import { nonEmptyFlag, scopeProperties } from './scope.js';
 
 export interface AddOptions extends WaitFlags {
   file?: string;
@@ -35,10 +35,7 @@ async function readFileInput(ctx: Context, path: string): Promise<{ buf: Buffer;
 
 /** Turn arguments and flags into the request body, validating everything before any request. */
 export async function buildAddRequest(ctx: Context, texts: string[], o: AddOptions): Promise<{ body: CreateMemoryRequest; reading: Reading }> {
-  if (o.type !== undefined && !(INPUT_TYPES as readonly string[]).includes(o.type)) {
-    throw new UsageError(`invalid --type ${JSON.stringify(o.type)}`, `use one of: ${INPUT_TYPES.join(', ')}`);
-  }
-  if (o.topic !== undefined && o.topic.trim() === '') throw new UsageError('--topic is empty');
+  checkReadingFlags(o);
   let reading: Reading;
   if (o.file !== undefined) {
     if (texts.length > 0) throw new UsageError('give text arguments or --file, not both');
@@ -62,26 +59,29 @@ export async function buildAddRequest(ctx: Context, texts: string[], o: AddOptio
 
 /** --user-id, --group, --property and --conversation-id over a request body (flags win). */
 export function applyScopeFlags(body: CreateMemoryRequest, o: AddOptions): CreateMemoryRequest {
-  if (o.userId !== undefined) {
-    if (o.userId.trim() === '') throw new UsageError('--user-id is empty');
-    body.user_id = o.userId;
-  }
-  if (o.group !== undefined) {
-    if (o.group.trim() === '') throw new UsageError('--group is empty');
-    body.group = o.group;
-  }
-  const props = parseProperties(o.property);
-  if (props || o.conversationId !== undefined) {
-    body.properties = { ...(body.properties ?? {}), ...(props ?? {}) };
-    if (o.conversationId !== undefined) {
-      if (o.conversationId.trim() === '') throw new UsageError('--conversation-id is empty');
-      if (props?.conversation_id !== undefined && props.conversation_id !== o.conversationId) {
-        throw new UsageError('--conversation-id and --property conversation_id disagree', 'give one of them');
-      }
-      body.properties.conversation_id = o.conversationId;
-    }
-  }
+  const userId = nonEmptyFlag(o.userId, '--user-id');
+  if (userId !== undefined) body.user_id = userId;
+  const group = nonEmptyFlag(o.group, '--group');
+  if (group !== undefined) body.group = group;
+  const props = scopeProperties(o);
+  if (props) body.properties = { ...(body.properties ?? {}), ...props };
   return body;
+}
+
+/** --type and --topic, checked before anything is read or sent (single and bulk adds). */
+export function checkReadingFlags(o: Pick<AddOptions, 'type' | 'topic'>): void {
+  if (o.type !== undefined && !(INPUT_TYPES as readonly string[]).includes(o.type)) {
+    throw new UsageError(`invalid --type ${JSON.stringify(o.type)}`, `use one of: ${INPUT_TYPES.join(', ')}`);
+  }
+  nonEmptyFlag(o.topic, '--topic');
+}
+
+/** The settings of --wait, or undefined without it (when the wait flags are a usage error). */
+export function addWaitSettings(ctx: Context, o: AddOptions): WaitSettings | undefined {
+  if (!o.wait && (o.timeout || o.interval || o.until || o.failFast || o.events)) {
+    throw new UsageError('--timeout, --interval, --until, --fail-fast and --events need --wait');
+  }
+  return o.wait ? parseWaitFlags(ctx, o) : undefined;
 }
 
 export async function memoriesAdd(ctx: Context, texts: string[], o: AddOptions): Promise<number> {
@@ -93,10 +93,7 @@ export async function memoriesAdd(ctx: Context, texts: string[], o: AddOptions):
     if (v !== undefined) throw new UsageError(`${flag} needs --jsonl`);
   }
   if (o.concurrency !== undefined) throw new UsageError('--concurrency needs --jsonl', 'a single add sends one request');
-  const settings = o.wait ? parseWaitFlags(ctx, o) : undefined;
-  if (!o.wait && (o.timeout || o.interval || o.until || o.failFast || o.events)) {
-    throw new UsageError('--timeout, --interval, --until, --fail-fast and --events need --wait');
-  }
+  const settings = addWaitSettings(ctx, o);
   const { body } = await buildAddRequest(ctx, texts, o);
   const format = ctx.format();
   const client = await ctx.client();

@@ -10,7 +10,7 @@ import {
 } from '../../api/errors.js';
 import type { CreateMemoryRequest, Input } from '../../api/types.js';
 import type { Context } from '../../cli/context.js';
-import { readAll, readNamedFile } from '../../io/read.js';
+import { readNamedFile } from '../../io/read.js';
 import { ExitCode, worstExitCode } from '../../cli/exit-codes.js';
 import { parseIntInRange } from '../../cli/flags.js';
 import { readContent, type InputType } from '../../input/content.js';
@@ -19,8 +19,8 @@ import { ndjsonLine } from '../../output/format.js';
 import { sanitize } from '../../output/sanitize.js';
 import { HistoryRecorder, inputTypeOf } from '../../history/recorder.js';
 import { canAnimate } from '../../io/streams.js';
-import { ADD_NOT_FOUND_GRACE_MS, applyScopeFlags, type AddOptions } from './add.js';
-import { parseWaitFlags, waitAndReport } from '../runs/wait-runner.js';
+import { ADD_NOT_FOUND_GRACE_MS, addWaitSettings, applyScopeFlags, checkReadingFlags, type AddOptions } from './add.js';
+import { waitAndReport } from '../runs/wait-runner.js';
 
 /** A JSONL file is read whole (every line is validated before anything is sent). */
 export const MAX_JSONL_BYTES = 256 * 1024 * 1024;
@@ -168,9 +168,7 @@ export function parseJsonl(
 
 async function readJsonl(ctx: Context, path: string): Promise<Buffer> {
   if (path === '-') {
-    ctx.claimStdin('--jsonl -');
-    if (ctx.io.stdinTTY) ctx.warn('reading JSONL from standard input, one add per line; end with Ctrl-D');
-    return readAll(ctx.io.stdin, 'standard input', MAX_JSONL_BYTES, undefined, ctx.signal);
+    return ctx.readStdin('--jsonl -', { notice: 'reading JSONL from standard input, one add per line; end with Ctrl-D', limit: MAX_JSONL_BYTES });
   }
   return readNamedFile(path, '--jsonl', MAX_JSONL_BYTES);
 }
@@ -195,14 +193,9 @@ export async function memoriesBulkAdd(ctx: Context, texts: string[], o: BulkOpti
   const concurrency = o.concurrency === undefined ? DEFAULT_BULK_CONCURRENCY : parseIntInRange(o.concurrency, '--concurrency', 1, 64);
   const fromLine = o.fromLine === undefined ? 1 : parseIntInRange(o.fromLine, '--from-line', 1, Number.MAX_SAFE_INTEGER);
   const skip = o.skipLines === undefined ? new Set<number>() : parseLineList(o.skipLines, '--skip-lines');
-  const settings = o.wait ? parseWaitFlags(ctx, { ...o, concurrency: undefined }) : undefined;
-  if (!o.wait && (o.timeout || o.interval || o.until || o.failFast || o.events)) {
-    throw new UsageError('--timeout, --interval, --until, --fail-fast and --events need --wait');
-  }
-  if (o.topic !== undefined && o.topic.trim() === '') throw new UsageError('--topic is empty');
-  if (o.type !== undefined && !['string', 'conversation', 'pre-extracted'].includes(o.type)) {
-    throw new UsageError(`invalid --type ${JSON.stringify(o.type)}`, 'use one of: string, conversation, pre-extracted');
-  }
+  // --concurrency here is the adds' (1-64, default 4), not the wait's.
+  const settings = addWaitSettings(ctx, { ...o, concurrency: undefined });
+  checkReadingFlags(o);
   const source = describeSource(o.jsonl);
   const text = decode(await readJsonl(ctx, o.jsonl), source);
   const totalLines = text.split('\n').length - (text.endsWith('\n') ? 1 : 0);

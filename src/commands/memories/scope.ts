@@ -18,7 +18,7 @@ export function nonEmptyFlag(value: string | undefined, flag: string): string | 
 }
 
 /** --property k=v (repeatable) and --conversation-id X, merged. */
-export function scopeProperties(o: ScopeFlags): Record<string, string> | undefined {
+export function scopeProperties(o: Pick<ScopeFlags, 'property' | 'conversationId'>): Record<string, string> | undefined {
   const props = parseProperties(o.property);
   const conv = nonEmptyFlag(o.conversationId, '--conversation-id');
   if (conv === undefined) return props;

@@ -7,7 +7,7 @@ import { decodeInput } from '../../input/text.js';
 export async function collectRunIds(ctx: Context, args: string[]): Promise<string[]> {
   if (args.includes('-')) {
     if (args.length !== 1) throw new UsageError('`-` (ids from standard input) cannot be mixed with run ids');
-    const text = decodeInput(await ctx.readStdin('run ids (-)', 'reading run ids from standard input, one per line; end with Ctrl-D'), 'standard input');
+    const text = decodeInput(await ctx.readStdin('run ids (-)', { notice: 'reading run ids from standard input, one per line; end with Ctrl-D' }), 'standard input');
     const ids = text
       .split(/\r?\n/)
       .map((l) => l.trim())
