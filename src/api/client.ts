@@ -5,10 +5,11 @@ import {
   ConnectionError,
   EngramError,
   MalformedResponseError,
+  requestIdOf,
   TimeoutError,
   UserAbortError,
 } from './errors.js';
-import { Backoff, serverRetryDelayMs } from './retry.js';
+import { Backoff, retryDelayMs } from './retry.js';
 import { nodeTransport, TransportError, type HeaderBag, type Transport } from './transport.js';
 import { RunsResource } from './resources/runs.js';
 import { MemoriesResource } from './resources/memories.js';
@@ -104,8 +105,7 @@ export class EngramClient {
         return res;
       } catch (err) {
         if (attempt >= retries || !isRetryable(err)) throw err;
-        const hinted = err instanceof APIError ? serverRetryDelayMs(err.headers, this.opts.clock.now()) : undefined;
-        const delay = hinted ?? backoff.next();
+        const delay = retryDelayMs(err, backoff, this.opts.clock.now());
         this.opts.debug?.(`* retrying in ${delay}ms after: ${(err as Error).message}`);
         try {
           await this.opts.clock.sleep(delay, this.userSignal(ro));
@@ -114,6 +114,16 @@ export class EngramClient {
         }
       }
     }
+  }
+
+  /**
+   * A request whose body `parse` checks and turns into the result; inside the retry loop, so a
+   * wrong-shaped 2xx of an idempotent request is retried like an unparsable one.
+   */
+  async parsed<T>(method: string, path: string, parse: (data: unknown, status: number) => T, ro: Omit<RequestOptions, 'validate'> = {}): Promise<T> {
+    let result!: T;
+    await this.request<unknown>(method, path, { ...ro, validate: (data, status) => void (result = parse(data, status)) });
+    return result;
   }
 
   private userSignal(ro: RequestOptions): AbortSignal | undefined {
@@ -185,7 +195,7 @@ export class EngramClient {
               cause: err,
             });
           }
-          const requestId = res.headers.get('x-request-id') ?? res.headers.get('request-id') ?? undefined;
+          const requestId = requestIdOf(res.headers);
           if (debug) {
             debug(`< ${res.status} ${res.statusText} (${this.opts.clock.now() - started}ms, ${Buffer.byteLength(text)} bytes)`);
             res.headers.forEach((v, k) => debug(`< ${k}: ${/^(authorization|set-cookie)$/i.test(k) ? '[REDACTED]' : v}`));

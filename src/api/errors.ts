@@ -54,10 +54,15 @@ export class APIError extends EngramError {
 
   static from(status: number, statusText: string, text: string, headers: HeaderBag): APIError {
     const { detail, body, locations } = parseErrorBody(text, statusText || reasonPhrase(status));
-    const requestId = headers.get('x-request-id') ?? headers.get('request-id') ?? undefined;
+    const requestId = requestIdOf(headers);
     const Cls = classFor(status);
     return new Cls(status, detail, body, headers, requestId, locations);
   }
+}
+
+/** The id a server gives a request (`X-Request-Id`, or `Request-Id`), for support and logs. */
+export function requestIdOf(headers: HeaderBag): string | undefined {
+  return headers.get('x-request-id') ?? headers.get('request-id') ?? undefined;
 }
 
 export class BadRequestError extends APIError {}

@@ -1,5 +1,6 @@
 import type { HeaderBag } from './transport.js';
 import type { Random } from '../core/clock.js';
+import { APIError } from './errors.js';
 
 /** Server-suggested delays above this are treated as absurd and ignored. */
 export const MAX_SERVER_DELAY_MS = 5 * 60_000;
@@ -48,4 +49,9 @@ export class Backoff {
   reset(): void {
     this.step = 0;
   }
+}
+
+/** How long to wait before retrying after `err`: what the server asked for, else the next backoff step. */
+export function retryDelayMs(err: unknown, backoff: Backoff, nowMs: number): number {
+  return (err instanceof APIError ? serverRetryDelayMs(err.headers, nowMs) : undefined) ?? backoff.next();
 }

@@ -1,8 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { APIError, EngramError, MalformedResponseError, NotFoundError, UserAbortError } from '../api/errors.js';
 import { isRetryable } from '../api/client.js';
-import { serverRetryDelayMs } from '../api/retry.js';
-import { Backoff } from '../api/retry.js';
+import { Backoff, retryDelayMs } from '../api/retry.js';
 import { KNOWN_STATUSES, type Run } from '../api/types.js';
 import { ExitCode } from '../cli/exit-codes.js';
 import type { Clock, Random } from '../core/clock.js';
@@ -168,20 +167,21 @@ export class WaitEngine {
 
   /** Every run in argument order: finished ones as they ended, the rest with `outcome`. */
   snapshot(outcome: Outcome, error?: EngramError): RunResult[] {
-    const now = this.o.clock.now();
-    return [...this.state.entries()].map(
-      ([id, st]) =>
-        this.results.get(id) ?? {
-          run_id: id,
-          outcome,
-          run: st.run,
-          lastStatus: st.status,
-          statusSince: st.statusSince,
-          elapsedMs: now - this.startedAt,
-          polls: st.polls,
-          error,
-        },
-    );
+    return [...this.state.entries()].map(([id, st]) => this.results.get(id) ?? this.resultOf(id, st, outcome, error));
+  }
+
+  /** A run's result as of now, from its live state. */
+  private resultOf(id: string, st: RunState, outcome: Outcome, error: EngramError | undefined): RunResult {
+    return {
+      run_id: id,
+      outcome,
+      run: st.run,
+      lastStatus: st.status,
+      statusSince: st.statusSince,
+      elapsedMs: this.o.clock.now() - this.startedAt,
+      polls: st.polls,
+      error,
+    };
   }
 
   /** Results in argument order. Throws UserAbortError on Ctrl-C / SIGTERM. */
@@ -226,16 +226,7 @@ export class WaitEngine {
 
     const finish = (outcome: Outcome, error?: EngramError) => {
       st.done = true;
-      const r: RunResult = {
-        run_id: id,
-        outcome,
-        run: st.run,
-        lastStatus: st.status,
-        statusSince: st.statusSince,
-        elapsedMs: clock.now() - this.startedAt,
-        polls: st.polls,
-        error,
-      };
+      const r = this.resultOf(id, st, outcome, error);
       this.results.set(id, r);
       this.o.listener?.onResult?.(r);
       if (outcome === 'failed' && this.o.failFast) this.stop.abort();
@@ -276,8 +267,7 @@ export class WaitEngine {
         if (this.o.until === 'in_buffer' && got.status === 'in_buffer') return finish('in_buffer');
         delay = polls.next();
       } catch (err) {
-        if (this.o.signal.aborted) return finish('cancelled');
-        if (signal.aborted) return finish('cancelled');
+        if (signal.aborted) return finish('cancelled'); // the user's signal or --fail-fast (signal covers both)
         const e = err instanceof EngramError ? err : undefined;
         if (err instanceof NotFoundError) {
           if (!answered && clock.now() - this.startedAt < this.o.notFoundGraceMs) {
@@ -289,8 +279,7 @@ export class WaitEngine {
           }
         } else if (isRetryable(err)) {
           lastError = e;
-          const hinted = err instanceof APIError ? serverRetryDelayMs(err.headers, clock.now()) : undefined;
-          delay = hinted ?? retries.next();
+          delay = retryDelayMs(err, retries, clock.now());
           this.announce(troubleKind(err), `poll failed: ${describe(err)}, retrying in ${seconds(delay)}`);
         } else {
           return finish('error', e ?? new EngramError(String(err)));

@@ -19,11 +19,7 @@ export class GroupsResource {
   constructor(private readonly client: EngramClient) {}
 
   async list(): Promise<Group[]> {
-    let groups!: Group[];
-    await this.client.request<unknown>('GET', '/groups', {
-      idempotent: true,
-      validate: (data, status) => void (groups = checkGroups(data, status)),
-    });
+    const groups = await this.client.parsed('GET', '/groups', checkGroups, { idempotent: true });
     return groups.map((g) => ({
       ...g,
       topics: (g.topics ?? []).map((t) => ({

@@ -12,15 +12,8 @@ export class MemoriesResource {
   constructor(private readonly client: EngramClient) {}
 
   /** Starts a pipeline run. Never retried: adds are not idempotent. */
-  async add(body: CreateMemoryRequest, ro: Pick<RequestOptions, 'signal' | 'timeoutMs'> = {}): Promise<RunOutput> {
-    const res = await this.client.request<unknown>('POST', '/memories', { body: stripUndefined(body), ...ro, idempotent: false });
-    const d = res.data as Record<string, unknown> | null;
-    if (!d || typeof d !== 'object' || typeof d.run_id !== 'string') {
-      throw new MalformedResponseError('add response has no run_id', res.status);
-    }
-    const { $schema: _s, ...rest } = d;
-    if (rest.error === null) delete rest.error;
-    return rest as RunOutput;
+  add(body: CreateMemoryRequest, ro: Pick<RequestOptions, 'signal' | 'timeoutMs'> = {}): Promise<RunOutput> {
+    return this.client.parsed('POST', '/memories', parseRunOutput, { body: stripUndefined(body), ...ro, idempotent: false });
   }
 
   async get(id: string, scope: ScopeQuery = {}, ro: RequestOptions = {}): Promise<Memory> {
@@ -50,16 +43,20 @@ export class MemoriesResource {
   }
 
   /** search and list: idempotent POSTs answered by a memory list, checked (and retried) as such. */
-  private async postForList(path: string, body: SearchRequest | ListRequest, ro: RequestOptions): Promise<MemoryList> {
-    let list!: MemoryList;
-    await this.client.request<unknown>('POST', path, {
-      body: stripUndefined(body),
-      idempotent: true,
-      ...ro,
-      validate: (data, status) => void (list = normalizeList(data, status)),
-    });
-    return list;
+  private postForList(path: string, body: SearchRequest | ListRequest, ro: RequestOptions): Promise<MemoryList> {
+    return this.client.parsed('POST', path, normalizeList, { body: stripUndefined(body), idempotent: true, ...ro });
   }
+}
+
+/** `{run_id, status}` of a new run; `$schema` dropped, a null `error` left out. */
+function parseRunOutput(data: unknown, status: number): RunOutput {
+  const d = data as Record<string, unknown> | null;
+  if (!d || typeof d !== 'object' || typeof d.run_id !== 'string') {
+    throw new MalformedResponseError('add response has no run_id', status);
+  }
+  const rest = dropSchema(d);
+  if (rest.error === null) delete rest.error;
+  return rest as unknown as RunOutput;
 }
 
 function dropSchema<T>(v: T): T {

@@ -6,16 +6,8 @@ import type { CommittedOperation, CommittedOperations, Run } from '../types.js';
 export class RunsResource {
   constructor(private readonly client: EngramClient) {}
 
-  async get(runId: string, ro: Omit<RequestOptions, 'body' | 'query'> = {}): Promise<Run> {
-    let run: Run | undefined;
-    await this.client.request<unknown>('GET', `/runs/${pathSegment(runId)}`, {
-      idempotent: true,
-      ...ro,
-      validate: (data, status) => {
-        run = normalizeRun(data, status);
-      },
-    });
-    return run!;
+  get(runId: string, ro: Omit<RequestOptions, 'body' | 'query' | 'validate'> = {}): Promise<Run> {
+    return this.client.parsed('GET', `/runs/${pathSegment(runId)}`, normalizeRun, { idempotent: true, ...ro });
   }
 }
 
@@ -47,4 +39,14 @@ export function normalizeRun(raw: unknown, httpStatus = 200): Run {
   // The same keys for every status, so `jq .error` or `.user_id` never meets a missing key.
   for (const k of STABLE_KEYS) if (rest[k] === undefined) rest[k] = null;
   return { ...rest, committed_operations: normalizeCommitted(rest.committed_operations) } as Run;
+}
+
+/**
+ * A run known only by its id (never seen by a wait, or not readable): the keys of every run
+ * document, null, and `committed_operations` of three empty arrays, so scripts meet one shape.
+ */
+export function blankRun(runId: string): Omit<Run, 'status'> & { status: null } {
+  const run: Record<string, unknown> = { run_id: runId, status: null };
+  for (const k of STABLE_KEYS) run[k] = null;
+  return { ...run, committed_operations: normalizeCommitted(undefined) } as unknown as Omit<Run, 'status'> & { status: null };
 }
