@@ -152,6 +152,20 @@ describe('engram runs wait: transient trouble never ends a wait', () => {
     await emu.control('/_emulator/faults', undefined, 'DELETE'); // open-ended on purpose
   });
 
+  it('--json of a run never seen has the keys of one that was (null), so jq paths hold', async () => {
+    const seen = await add();
+    const never = await add();
+    await emu.control('/_emulator/faults', { path: `/v1/runs/${never}`, count: 1000, action: 'respond', status: 503 });
+    const r = await run(['runs', 'wait', seen, never, '--timeout', '5s', '--json']);
+    await emu.control('/_emulator/faults', undefined, 'DELETE'); // open-ended on purpose
+    expect(r.code).toBe(7);
+    const [a, b] = JSON.parse(r.stdout) as Array<Record<string, unknown>>;
+    expect(b!.status).toBeNull();
+    expect(b!.committed_operations).toEqual({ created: [], updated: [], deleted: [] });
+    expect(Object.keys(b!).sort()).toEqual(Object.keys(a!).sort());
+    for (const k of ['user_id', 'group_id', 'error', 'created_at']) expect(b![k], k).toBeNull();
+  });
+
   it('an unreachable service → 7', async () => {
     const r = await run(['runs', 'wait', 'abc', '--timeout', '3s'], { env: { ...emu.env, ENGRAM_BASE_URL: await closedPortUrl() } });
     expect(r.code).toBe(7);

@@ -1,5 +1,5 @@
 import { APIError, EngramError, UserAbortError, NotFoundError, UsageError } from '../../api/errors.js';
-import { normalizeCommitted } from '../../api/resources/runs.js';
+import { blankRun } from '../../api/resources/runs.js';
 import type { Run } from '../../api/types.js';
 import type { Context } from '../../cli/context.js';
 import { ExitCode } from '../../cli/exit-codes.js';
@@ -34,16 +34,9 @@ function entryJson(e: Entry): Record<string, unknown> {
   };
   if (e.run) return { ...e.run, history };
   return {
-    run_id: e.rec.run_id,
-    status: null,
-    group_id: null,
+    ...blankRun(e.rec.run_id),
     user_id: e.rec.user_id ?? null,
-    starting_step: null,
     input_type: e.rec.input_type ?? null,
-    created_at: null,
-    updated_at: null,
-    error: null,
-    committed_operations: normalizeCommitted(undefined),
     history,
     refresh_error: e.refreshError ?? null,
   };

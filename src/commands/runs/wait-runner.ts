@@ -1,9 +1,8 @@
-import { UserAbortError } from '../../api/errors.js';
-import { normalizeCommitted } from '../../api/resources/runs.js';
+import { UsageError, UserAbortError } from '../../api/errors.js';
+import { blankRun } from '../../api/resources/runs.js';
 import { ExitCode, worstExitCode } from '../../cli/exit-codes.js';
 import type { Context } from '../../cli/context.js';
 import { formatDuration, parseDuration, parseIntInRange } from '../../cli/flags.js';
-import { UsageError } from '../../api/errors.js';
 import { jsonDocument, ndjsonLine, type OutputFormat } from '../../output/format.js';
 import { memoryIdLines, opsCounts } from '../../output/runs.js';
 import { between } from '../../output/time.js';
@@ -78,7 +77,7 @@ function outcomeMessage(r: RunResult, timeoutMs: number): string | null {
 
 /** The JSON document of one waited run: the run's own fields, plus a `wait` object. */
 export function waitJson(r: RunResult, nowMs: number, timeoutMs: number): Record<string, unknown> {
-  const run = r.run ?? { run_id: r.run_id, status: null, committed_operations: normalizeCommitted(undefined) };
+  const run = r.run ?? blankRun(r.run_id);
   const wait: Record<string, unknown> = {
     outcome: r.outcome,
     exit_code: exitCodeFor(r.outcome, r.error),
@@ -145,6 +144,9 @@ export async function waitAndReport(
   const outTheme = ctx.outTheme();
   const errTheme = ctx.errTheme();
   const { io, clock } = ctx;
+  // --json: one run gives an object, several an array (like runs get).
+  const jsonOf = (list: RunResult[], now: number) =>
+    jsonDocument(list.length === 1 ? waitJson(list[0]!, now, s.timeoutMs) : list.map((r) => waitJson(r, now, s.timeoutMs)));
   let progress!: WaitProgress;
   const engine: WaitEngine = new WaitEngine({
     ids,
@@ -189,7 +191,7 @@ export async function waitAndReport(
     if (err instanceof UserAbortError && err.signalName !== 'SIGPIPE') {
       // Scripts piping --json still get a document: every run as far as we know it.
       const snap = engine.snapshot('interrupted', err);
-      if (!s.events && format === 'json') io.stdout.write(jsonDocument(snap.length === 1 ? waitJson(snap[0]!, clock.now(), s.timeoutMs) : snap.map((r) => waitJson(r, clock.now(), s.timeoutMs))));
+      if (!s.events && format === 'json') io.stdout.write(jsonOf(snap, clock.now()));
       if (!s.events && format === 'ndjson') for (const r of snap.filter((x) => x.outcome === 'interrupted')) io.stdout.write(ndjsonLine(waitJson(r, clock.now(), s.timeoutMs)));
       const pending = snap.filter((r) => r.outcome === 'interrupted').map((r) => r.run_id);
       const what = err.signalName === 'SIGTERM' ? 'terminated' : 'interrupted';
@@ -202,7 +204,7 @@ export async function waitAndReport(
   const code = worstExitCode(results.map((r) => exitCodeFor(r.outcome, r.error)));
   const now = clock.now();
   if (!s.events) {
-    if (format === 'json') io.stdout.write(jsonDocument(results.length === 1 ? waitJson(results[0]!, now, s.timeoutMs) : results.map((r) => waitJson(r, clock.now(), s.timeoutMs))));
+    if (format === 'json') io.stdout.write(jsonOf(results, now));
     else if (format !== 'ndjson' && opts.humanReport !== false) {
       const tty = format === 'table';
       const lines: string[] = [];
@@ -234,5 +236,5 @@ export async function waitAndReport(
         : ['timeout:', `deadline of ${formatDuration(s.timeoutMs)} reached`];
     io.stderr.write(`${errTheme.c.yellow(label)} ${why}; ${resumeHint(unfinished.map((r) => r.run_id))}\n`);
   }
-  return code === ExitCode.OK ? ExitCode.OK : code;
+  return code;
 }
