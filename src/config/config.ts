@@ -1,5 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { UsageError } from '../api/errors.js';
+import { isObject } from '../core/json.js';
+import { errnoCode } from '../io/errno.js';
 
 /**
  * The config file: named profiles, each with an API key and optionally a base URL.
@@ -42,10 +44,6 @@ export function checkProfileName(name: string, source: string): string {
   return name;
 }
 
-function isObj(v: unknown): v is Record<string, unknown> {
-  return !!v && typeof v === 'object' && !Array.isArray(v);
-}
-
 /** Read the config file (synchronously: it is tiny and needed before the first request). */
 export function loadConfig(path: string): LoadedConfig {
   let text: string;
@@ -64,11 +62,11 @@ export function loadConfig(path: string): LoadedConfig {
   } catch (err) {
     throw new UsageError(`the config file ${path} is not valid JSON (${(err as Error).message})`, 'fix it, or delete it and run engram auth login again');
   }
-  if (!isObj(data)) throw new UsageError(`the config file ${path} must hold a JSON object`, 'fix it, or delete it and run engram auth login again');
+  if (!isObject(data)) throw new UsageError(`the config file ${path} must hold a JSON object`, 'fix it, or delete it and run engram auth login again');
   const profiles = data.profiles === undefined ? {} : data.profiles;
-  if (!isObj(profiles)) throw new UsageError(`the config file ${path}: "profiles" must be an object`);
+  if (!isObject(profiles)) throw new UsageError(`the config file ${path}: "profiles" must be an object`);
   for (const [name, p] of Object.entries(profiles)) {
-    if (!isObj(p)) throw new UsageError(`the config file ${path}: profile ${JSON.stringify(name)} must be an object`);
+    if (!isObject(p)) throw new UsageError(`the config file ${path}: profile ${JSON.stringify(name)} must be an object`);
     for (const k of ['api_key', 'base_url'] as const) {
       if (p[k] !== undefined && typeof p[k] !== 'string') {
         throw new UsageError(`the config file ${path}: profiles.${name}.${k} must be a string`);
@@ -83,11 +81,15 @@ export function loadConfig(path: string): LoadedConfig {
   };
 }
 
-/** Write the whole config atomically with mode 0600 (directory 0700). */
+/** Write the whole config atomically with mode 0600 (directory 0700); a failure is a one-line UsageError. */
 export async function saveConfig(path: string, data: ConfigData): Promise<void> {
   // Loaded here, not at start-up: every command reads the config, only auth writes it.
   const { writeFileAtomic } = await import('../io/atomic.js');
-  await writeFileAtomic(path, JSON.stringify(data, null, 2) + '\n', { mode: 0o600, mkdirMode: 0o700 });
+  try {
+    await writeFileAtomic(path, JSON.stringify(data, null, 2) + '\n', { mode: 0o600, mkdirMode: 0o700 });
+  } catch (err) {
+    throw new UsageError(`cannot write the config file ${path}: ${errnoCode(err)}`, 'check that its directory is writable');
+  }
 }
 
 /** `eng_…` and the last four characters; never more of the key. */

@@ -1,6 +1,5 @@
 import { appendFile, mkdir, open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { historyFile } from '../config/paths.js';
 
 /**
  * The local run history behind `engram runs list` (the API cannot list runs).
@@ -43,10 +42,6 @@ export function recordLine(r: HistoryRecord): string {
     line = JSON.stringify(rest);
   }
   return line + '\n';
-}
-
-export function historyPath(env: Record<string, string | undefined>): string {
-  return historyFile(env);
 }
 
 /** Append records (each with its own O_APPEND write). Throws on I/O errors: callers warn. */

@@ -1,6 +1,8 @@
 import type { Context } from '../cli/context.js';
 import { sanitize } from '../output/sanitize.js';
-import { appendHistory, historyPath, type HistoryRecord } from './history.js';
+import { historyFile } from '../config/paths.js';
+import { errnoCode } from '../io/errno.js';
+import { appendHistory, type HistoryRecord } from './history.js';
 
 export interface SubmittedRun {
   run_id: string;
@@ -30,7 +32,7 @@ export class HistoryRecorder {
   private readonly profile: string;
 
   constructor(private readonly ctx: Context) {
-    this.path = historyPath(ctx.env);
+    this.path = historyFile(ctx.env);
     this.baseUrl = ctx.baseUrl();
     this.profile = ctx.profileName().name;
   }
@@ -53,8 +55,7 @@ export class HistoryRecorder {
     } catch (err) {
       if (this.warned) return;
       this.warned = true;
-      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      this.ctx.warn(`could not record run ${sanitize(run.run_id)} in the local history ${this.path} (${code}); the run itself was submitted, but \`engram runs list\` will not show it`);
+      this.ctx.warn(`could not record run ${sanitize(run.run_id)} in the local history ${this.path} (${errnoCode(err)}); the run itself was submitted, but \`engram runs list\` will not show it`);
     }
   }
 }

@@ -1,14 +1,19 @@
 import type { Readable } from 'node:stream';
 import { UsageError, UserAbortError } from '../api/errors.js';
+import { errnoCode } from './errno.js';
 
 /** Inputs larger than this are refused before they are read whole (memory stays bounded). */
 export const MAX_INPUT_BYTES = 25 * 1024 * 1024;
 
 const SPLIT_HINT = 'split it into several adds (see --jsonl)';
 
+/** A limit as people write it: `25 MiB`, `64 KiB`. */
+function limitText(limit: number): string {
+  return limit >= 1024 * 1024 ? `${limit / 1024 / 1024} MiB` : `${limit / 1024} KiB`;
+}
+
 function tooLarge(what: string, limit: number, hint: string): UsageError {
-  const size = limit >= 1024 * 1024 ? `${limit / 1024 / 1024} MiB` : `${limit / 1024} KiB`;
-  return new UsageError(`${what} is larger than ${size}`, hint);
+  return new UsageError(`${what} is larger than ${limitText(limit)}`, hint);
 }
 
 export async function readAll(stream: Readable, what: string, limit = MAX_INPUT_BYTES, hint = SPLIT_HINT, signal?: AbortSignal): Promise<Buffer> {
@@ -68,7 +73,7 @@ const FS_ERRORS: Record<string, string> = {
 /** What went wrong with a file, in words ("no such file"), for one-line errors. */
 export function fsErrorText(err: unknown): string {
   const code = (err as NodeJS.ErrnoException)?.code;
-  return (code && FS_ERRORS[code]) ?? code ?? (err as Error)?.message ?? String(err);
+  return (code && FS_ERRORS[code]) ?? errnoCode(err);
 }
 
 function mib(bytes: number): string {
@@ -93,8 +98,7 @@ export async function readNamedFile(path: string, flag: string, limit = MAX_INPU
     const st = await fh.stat();
     if (st.isDirectory()) throw cannot({ code: 'EISDIR' });
     if (st.isFile() && st.size > limit) {
-      const max = limit >= 1024 * 1024 ? `${limit / 1024 / 1024} MiB` : `${limit / 1024} KiB`;
-      throw new UsageError(`${flag} ${path} is ${mib(st.size)}, over the ${max} limit`, hint);
+      throw new UsageError(`${flag} ${path} is ${mib(st.size)}, over the ${limitText(limit)} limit`, hint);
     }
     return await readAll(fh.createReadStream({ autoClose: false }), `${flag} ${path}`, limit, hint);
   } catch (err) {

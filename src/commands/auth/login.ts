@@ -49,12 +49,7 @@ export async function authLogin(ctx: Context): Promise<number> {
   const existing = Object.hasOwn(data.profiles, prof.name) ? data.profiles[prof.name]! : {};
   const saveBase = base.source === '--base-url' || base.source === 'ENGRAM_BASE_URL';
   data.profiles[prof.name] = { ...existing, api_key: key, ...(saveBase ? { base_url: ctx.baseUrl() } : {}) };
-  try {
-    await saveConfig(cfg.path, data);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new UsageError(`cannot write the config file ${cfg.path}: ${code}`, 'check that its directory is writable');
-  }
+  await saveConfig(cfg.path, data);
   const baseUrl = data.profiles[prof.name]!.base_url ?? ctx.baseUrl();
   if (ctx.format() === 'json') {
     ctx.io.stdout.write(jsonDocument({ profile: prof.name, key: maskKey(key), base_url: baseUrl, config_file: cfg.path, verified: true }));

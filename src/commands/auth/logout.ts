@@ -1,4 +1,3 @@
-import { UsageError } from '../../api/errors.js';
 import type { Context } from '../../cli/context.js';
 import { saveConfig, type ConfigData } from '../../config/config.js';
 
@@ -14,12 +13,7 @@ export async function authLogout(ctx: Context): Promise<number> {
     const { api_key: _gone, ...rest } = data.profiles[prof.name]!;
     if (Object.keys(rest).length === 0) delete data.profiles[prof.name];
     else data.profiles[prof.name] = rest;
-    try {
-      await saveConfig(cfg.path, data);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      throw new UsageError(`cannot write the config file ${cfg.path}: ${code}`, 'check that its directory is writable');
-    }
+    await saveConfig(cfg.path, data);
     ctx.info(`removed the key of profile "${prof.name}" from ${cfg.path}`);
   }
   if (ctx.env.ENGRAM_API_KEY?.trim()) ctx.warn('ENGRAM_API_KEY is still set in this environment; unset it too to stop using that key');

@@ -3,6 +3,7 @@ import { EngramError, UsageError, UserAbortError } from '../../api/errors.js';
 import type { Group, ListRequest, Topic } from '../../api/types.js';
 import type { Context } from '../../cli/context.js';
 import { AtomicWriter } from '../../io/atomic.js';
+import { errnoCode } from '../../io/errno.js';
 import { sanitize } from '../../output/sanitize.js';
 import { nonEmptyFlag, scopeProperties } from './scope.js';
 import { API_CEILING } from './search.js';
@@ -121,7 +122,7 @@ export async function memoriesExport(ctx: Context, o: ExportOptions): Promise<nu
     try {
       writer = await AtomicWriter.open(out, { mode: 0o600 });
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      const code = errnoCode(err);
       throw new UsageError(`cannot write --out ${out}: ${code === 'ENOENT' ? 'no such directory' : code}`);
     }
   }
@@ -153,9 +154,8 @@ export async function memoriesExport(ctx: Context, o: ExportOptions): Promise<nu
       const list = await client.memories.list(body);
       let fresh = 0;
       for (const m of list.memories) {
-        const id = typeof m.id === 'string' ? m.id : JSON.stringify(m);
-        if (seen.has(id)) continue;
-        seen.add(id);
+        if (seen.has(m.id)) continue; // normalizeList guarantees every memory a string id
+        seen.add(m.id);
         fresh++;
         await emit(JSON.stringify(m) + '\n');
       }

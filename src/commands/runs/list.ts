@@ -4,7 +4,9 @@ import type { Run } from '../../api/types.js';
 import type { Context } from '../../cli/context.js';
 import { ExitCode } from '../../cli/exit-codes.js';
 import { parseIntInRange } from '../../cli/flags.js';
-import { historyPath, readHistory, type HistoryRecord } from '../../history/history.js';
+import { historyFile } from '../../config/paths.js';
+import { readHistory, type HistoryRecord } from '../../history/history.js';
+import { errnoCode } from '../../io/errno.js';
 import { jsonDocument, ndjsonLine } from '../../output/format.js';
 import { opsCounts } from '../../output/runs.js';
 import { orDash as s, sanitize } from '../../output/sanitize.js';
@@ -54,12 +56,12 @@ export async function runsList(ctx: Context, o: RunsListOptions): Promise<number
   if (status && !refresh) throw new UsageError('--status needs the current status of each run', 'drop --no-refresh');
   const format = ctx.format();
   const baseUrl = ctx.baseUrl();
-  const path = historyPath(ctx.env);
+  const path = historyFile(ctx.env);
   let read;
   try {
     read = await readHistory(path);
   } catch (err) {
-    throw new UsageError(`cannot read the run history ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError(`cannot read the run history ${path}: ${errnoCode(err)}`);
   }
   if (read.skipped.length > 0) {
     const shown = read.skipped.slice(0, 5).join(', ') + (read.skipped.length > 5 ? ', …' : '');
