@@ -39,7 +39,11 @@ export function decodeInput(buf: Buffer, source: string): string {
       `convert it first, e.g. iconv -f ${utf16 ? 'utf-16' : 'latin1'} -t utf-8`,
     );
   }
-  const text = buf.toString('utf8');
+  return stripBom(buf.toString('utf8'));
+}
+
+/** The text without a leading byte-order mark. */
+export function stripBom(text: string): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 

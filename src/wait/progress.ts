@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 import type { Run } from '../api/types.js';
 import { formatDuration } from '../cli/flags.js';
 import type { Clock } from '../core/clock.js';
@@ -31,12 +32,51 @@ export function summaryText(s: Summary): string {
 }
 
 /**
+ * An ora spinner on stderr (callers check canAnimate first) whose text is `text()`, redrawn
+ * every 200 ms and on render(); coloured only when the stream gets colour.
+ */
+export class Spinner {
+  private readonly ticker: ReturnType<typeof setInterval>;
+
+  private constructor(
+    private readonly ora: import('ora').Ora,
+    private readonly text: () => string,
+  ) {
+    this.ticker = setInterval(() => this.render(), 200);
+    this.ticker.unref?.();
+  }
+
+  static async start(io: IOStreams, text: () => string, colour: boolean): Promise<Spinner> {
+    const { default: ora } = await import('ora');
+    const o = ora({ stream: io.stderr as NodeJS.WritableStream, isEnabled: true, discardStdin: false, color: colour ? 'cyan' : false, text: text() });
+    return new Spinner(o.start(), text);
+  }
+
+  render(): void {
+    this.ora.text = this.text();
+    this.ora.render();
+  }
+
+  /** A persistent line on `stream`, drawn above the spinner. */
+  line(stream: Writable, text: string): void {
+    this.ora.clear();
+    stream.write(text + '\n');
+    this.ora.render();
+  }
+
+  /** Stop animating and restore the cursor. */
+  stop(): void {
+    clearInterval(this.ticker);
+    this.ora.stop();
+  }
+}
+
+/**
  * Wait progress on stderr: an ora spinner on a TTY, plain lines (status changes, retries,
  * a heartbeat at least every minute) otherwise, nothing at all with --quiet.
  */
 export class WaitProgress implements WaitListener {
-  private spinner: import('ora').Ora | undefined;
-  private refresh: ReturnType<typeof setInterval> | undefined;
+  private spinner: Spinner | undefined;
   private heartbeatStop = new AbortController();
   private lastLineAt: number;
   private lastStatus: string | undefined;
@@ -49,16 +89,7 @@ export class WaitProgress implements WaitListener {
     const p = new WaitProgress(o);
     if (o.quiet) return p;
     if (canAnimate(o.io)) {
-      const { default: ora } = await import('ora');
-      p.spinner = ora({
-        stream: o.io.stderr as NodeJS.WritableStream,
-        isEnabled: true,
-        discardStdin: false,
-        color: o.theme.enabled ? 'cyan' : false,
-        text: p.spinnerText(),
-      }).start();
-      p.refresh = setInterval(() => p.render(), 200);
-      p.refresh.unref?.();
+      p.spinner = await Spinner.start(o.io, () => p.spinnerText(), o.theme.enabled);
     } else {
       void p.heartbeat();
     }
@@ -74,9 +105,7 @@ export class WaitProgress implements WaitListener {
   }
 
   private render(): void {
-    if (!this.spinner) return;
-    this.spinner.text = this.spinnerText();
-    this.spinner.render();
+    this.spinner?.render();
   }
 
   private async heartbeat(): Promise<void> {
@@ -96,13 +125,8 @@ export class WaitProgress implements WaitListener {
   line(text: string): void {
     if (this.o.quiet) return;
     this.lastLineAt = this.o.clock.now();
-    if (this.spinner) {
-      this.spinner.clear();
-      this.o.io.stderr.write(text + '\n');
-      this.spinner.render();
-    } else {
-      this.o.io.stderr.write(text + '\n');
-    }
+    if (this.spinner) this.spinner.line(this.o.io.stderr, text);
+    else this.o.io.stderr.write(text + '\n');
   }
 
   onStatus(ev: StatusEvent, _run: Run): void {
@@ -129,11 +153,7 @@ export class WaitProgress implements WaitListener {
   /** Stop animating and restore the cursor; idempotent. */
   stop(): void {
     this.heartbeatStop.abort();
-    if (this.refresh) clearInterval(this.refresh);
-    this.refresh = undefined;
-    if (this.spinner) {
-      this.spinner.stop();
-      this.spinner = undefined;
-    }
+    this.spinner?.stop();
+    this.spinner = undefined;
   }
 }

@@ -14,13 +14,14 @@ import { readNamedFile } from '../../io/read.js';
 import { ExitCode, worstExitCode } from '../../cli/exit-codes.js';
 import { parseIntInRange } from '../../cli/flags.js';
 import { readContent, type InputType } from '../../input/content.js';
-import { invalidUtf8Offset, jsonSyntaxError } from '../../input/text.js';
+import { invalidUtf8Offset, jsonSyntaxError, stripBom } from '../../input/text.js';
 import { ndjsonLine } from '../../output/format.js';
 import { sanitize } from '../../output/sanitize.js';
 import { HistoryRecorder, inputTypeOf } from '../../history/recorder.js';
 import { canAnimate } from '../../io/streams.js';
 import { ADD_NOT_FOUND_GRACE_MS, addWaitSettings, applyScopeFlags, checkReadingFlags, type AddOptions } from './add.js';
 import { waitAndReport } from '../runs/wait-runner.js';
+import { Spinner } from '../../wait/progress.js';
 
 /** A JSONL file is read whole (every line is validated before anything is sent). */
 export const MAX_JSONL_BYTES = 256 * 1024 * 1024;
@@ -180,8 +181,7 @@ function decode(buf: Buffer, source: string): string {
     for (let i = 0; i < bad; i++) if (buf[i] === 0x0a) line++;
     throw new UsageError(`${source}:${line}: not valid UTF-8 (byte 0x${buf[bad]!.toString(16).padStart(2, '0')})`, 'convert the file first, e.g. iconv -f latin1 -t utf-8; nothing was sent');
   }
-  const text = buf.toString('utf8');
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  return stripBom(buf.toString('utf8'));
 }
 
 /** `engram memories add --jsonl PATH|-`: one add per line, accounted for line by line. */
@@ -215,18 +215,9 @@ export async function memoriesBulkAdd(ctx: Context, texts: string[], o: BulkOpti
   const out = (v: Record<string, unknown>) => ctx.io.stdout.write(ndjsonLine(v));
 
   // Progress: an ora spinner on a terminal, nothing otherwise (stdout is the record).
-  let spinner: import('ora').Ora | undefined;
-  let ticker: ReturnType<typeof setInterval> | undefined;
   const progressText = () =>
     `submitted ${done}/${items.length} · ${counts.accepted} accepted${counts.rejected ? ` · ${counts.rejected} rejected` : ''}${counts.unknown ? ` · ${counts.unknown} unknown` : ''}`;
-  if (!ctx.quiet && canAnimate(ctx.io)) {
-    const { default: ora } = await import('ora');
-    spinner = ora({ stream: ctx.io.stderr as NodeJS.WritableStream, isEnabled: true, discardStdin: false, text: progressText() }).start();
-    ticker = setInterval(() => {
-      if (spinner) spinner.text = progressText();
-    }, 200);
-    ticker.unref?.();
-  }
+  const spinner = !ctx.quiet && canAnimate(ctx.io) ? await Spinner.start(ctx.io, progressText, ctx.errTheme().enabled) : undefined;
 
   const stop = (reason: string, error: EngramError) => {
     stopped ??= { reason, error };
@@ -310,7 +301,6 @@ export async function memoriesBulkAdd(ctx: Context, texts: string[], o: BulkOpti
   try {
     await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
   } finally {
-    if (ticker) clearInterval(ticker);
     spinner?.stop();
     await Promise.all(recording);
   }
