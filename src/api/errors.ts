@@ -1,5 +1,6 @@
 import type { HeaderBag } from './transport.js';
 import { ExitCode } from '../cli/exit-codes.js';
+import { isObject } from '../core/json.js';
 
 /** Base of every error the CLI raises on purpose. `exitCode` is how main.ts ends the process. */
 export class EngramError extends Error {
@@ -168,8 +169,8 @@ export function parseErrorBody(
     const firstLine = trimmed.split(/\r?\n/, 1)[0]!.slice(0, 300);
     return { detail: firstLine, body: trimmed, locations: [] };
   }
-  if (body && typeof body === 'object' && !Array.isArray(body)) {
-    const b = body as Record<string, unknown>;
+  if (isObject(body)) {
+    const b = body;
     const pick = [b.detail, b.message, b.title].find((v) => typeof v === 'string' && v.trim() !== '') as
       | string
       | undefined;

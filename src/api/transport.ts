@@ -46,14 +46,17 @@ class IncomingHeaders implements HeaderBag {
   }
 }
 
+/** A response body larger than this is cut off (a server streaming without end must not exhaust memory). */
+export const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
+
+const truncated = () => new TransportError('connection closed before the full response arrived', 'ETRUNCATED');
+const aborted = () => new TransportError('aborted', 'ABORT_ERR');
+
 /**
  * HTTP over node:http / node:https with keep-alive agents whose socket count is bounded.
  * Chosen over the global fetch, whose first use loads undici's bundle and WASM parser
  * (≈ 30 ms and ≈ 30 MB of peak RSS per process, for nothing a CLI needs).
  */
-/** A response body larger than this is cut off (a server streaming without end must not exhaust memory). */
-export const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
-
 export function nodeTransport(opts: { maxSockets: number; maxResponseBytes?: number }): Transport {
   const maxBytes = opts.maxResponseBytes ?? MAX_RESPONSE_BYTES;
   const agents = new Map<string, HttpAgent>();
@@ -68,14 +71,15 @@ export function nodeTransport(opts: { maxSockets: number; maxResponseBytes?: num
     const headers = { ...req.headers };
     if (req.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(req.body));
     return new Promise<TransportResponse>((resolve, reject) => {
-      if (req.signal.aborted) return reject(new TransportError('aborted', 'ABORT_ERR'));
+      if (req.signal.aborted) return reject(aborted());
       const r = mod.request(url, { method: req.method, headers, agent, signal: req.signal }, (res) => {
         let body: Promise<string> | undefined;
         const text = () =>
           (body ??= new Promise<string>((ok, fail) => {
             const declared = Number(res.headers['content-length']);
+            const tooLarge = () => new TransportError(`the response is larger than ${Math.round(maxBytes / 1024 / 1024)} MiB`, 'ETOOLARGE');
             if (declared > maxBytes) {
-              fail(new TransportError(`the response is larger than ${Math.round(maxBytes / 1024 / 1024)} MiB`, 'ETOOLARGE'));
+              fail(tooLarge());
               return void res.destroy();
             }
             const chunks: Buffer[] = [];
@@ -84,23 +88,21 @@ export function nodeTransport(opts: { maxSockets: number; maxResponseBytes?: num
               size += c.length;
               if (size > maxBytes) {
                 chunks.length = 0;
-                fail(new TransportError(`the response is larger than ${Math.round(maxBytes / 1024 / 1024)} MiB`, 'ETOOLARGE'));
+                fail(tooLarge());
                 res.destroy(); // after fail(): destroying emits 'aborted' at once
               } else chunks.push(c);
             });
             res.on('end', () => {
-              if (!res.complete) fail(new TransportError('connection closed before the full response arrived', 'ETRUNCATED'));
+              if (!res.complete) fail(truncated());
               else ok(Buffer.concat(chunks).toString('utf8'));
             });
-            res.on('error', (e: NodeJS.ErrnoException) =>
-              fail(req.signal.aborted ? new TransportError('aborted', 'ABORT_ERR') : new TransportError('connection closed before the full response arrived', 'ETRUNCATED')),
-            );
-            res.on('aborted', () => fail(new TransportError('connection closed before the full response arrived', 'ETRUNCATED')));
+            res.on('error', () => fail(req.signal.aborted ? aborted() : truncated()));
+            res.on('aborted', () => fail(truncated()));
           }));
         resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers: new IncomingHeaders(res.headers), text });
       });
       r.on('error', (e: NodeJS.ErrnoException) => {
-        if (e.name === 'AbortError' || req.signal.aborted) return reject(new TransportError('aborted', 'ABORT_ERR'));
+        if (e.name === 'AbortError' || req.signal.aborted) return reject(aborted());
         reject(new TransportError(e.message, e.code ?? 'EUNKNOWN'));
       });
       r.end(req.body);

@@ -123,7 +123,7 @@ export type TopicFilter = string | { name: string; properties?: Record<string, s
 
 export interface SearchRequest {
   query: string;
-  retrieval_config?: { retrieval_type: 'hybrid' | 'vector' | 'bm25' | 'fetch'; limit?: number };
+  retrieval_config?: { retrieval_type: RetrievalType; limit?: number };
   topics?: TopicFilter[];
   user_id?: string;
   properties?: Record<string, string>;
@@ -136,4 +136,13 @@ export interface ListRequest {
   topics?: TopicFilter[];
   properties?: Record<string, string>;
   limit?: number;
+}
+
+/** The retrieval types of a search (`retrieval_config.retrieval_type`). */
+export const RETRIEVAL_TYPES = ['hybrid', 'vector', 'bm25', 'fetch'] as const;
+export type RetrievalType = (typeof RETRIEVAL_TYPES)[number];
+
+/** An RFC 3339 timestamp as the API's `date-time` fields take it (2026-12-03T10:00:00Z, …+01:00). */
+export function isRfc3339(s: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(s) && !Number.isNaN(Date.parse(s));
 }

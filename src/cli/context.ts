@@ -1,7 +1,7 @@
 import { AuthConfigError, UsageError } from '../api/errors.js';
 import type { EngramClient } from '../api/client.js';
 import type { Clock, Random } from '../core/clock.js';
-import { colorEnabled, type ColorMode, type IOStreams } from '../io/streams.js';
+import { COLOR_MODES, colorEnabled, type ColorMode, type IOStreams } from '../io/streams.js';
 import { resolveFormat, type OutputFormat } from '../output/format.js';
 import { makeTheme, type Theme } from '../output/theme.js';
 import { version } from '../version.js';
@@ -78,10 +78,10 @@ export class Context {
 
   colorMode(): ColorMode {
     const c = this.globals.color ?? 'auto';
-    if (c !== 'auto' && c !== 'always' && c !== 'never') {
-      throw new UsageError(`invalid --color ${JSON.stringify(c)}`, 'use one of: auto, always, never');
+    if (!(COLOR_MODES as readonly string[]).includes(c)) {
+      throw new UsageError(`invalid --color ${JSON.stringify(c)}`, `use one of: ${COLOR_MODES.join(', ')}`);
     }
-    return c;
+    return c as ColorMode;
   }
 
   format(): OutputFormat {

@@ -197,12 +197,7 @@ export function makeProgram(deps: Deps, run: (action: Action, globals: GlobalOpt
     }),
   );
 
-  memories
-    .command('get')
-    .description('show one memory')
-    .argument('<memory-id>', 'the memory id')
-    .option('--user-id <id>', 'user scope (needed for user-scoped topics)')
-    .option('--group <name>', 'group (default: the server default, "default")')
+  addScopeFlags(memories.command('get').description('show one memory').argument('<memory-id>', 'the memory id'), { properties: false })
     .addHelpText('before', examples(['engram memories get 381f964c-5d99-466a-8487-bf9c248fed33 --user-id alice', 'engram memories get <id> --user-id alice --json | jq -r .content']))
     .action(
       act(async (ctx, id, opts) => {
@@ -210,12 +205,10 @@ export function makeProgram(deps: Deps, run: (action: Action, globals: GlobalOpt
         return memoriesGet(ctx, id as string, opts as Record<string, string>);
       }),
     );
-  memories
-    .command('delete')
-    .description('delete memories (asks first on a terminal; --yes otherwise)')
-    .argument('<memory-id...>', 'one or more memory ids')
-    .option('--user-id <id>', 'user scope (needed for user-scoped topics)')
-    .option('--group <name>', 'group (default: the server default, "default")')
+  addScopeFlags(
+    memories.command('delete').description('delete memories (asks first on a terminal; --yes otherwise)').argument('<memory-id...>', 'one or more memory ids'),
+    { properties: false },
+  )
     .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
     .option('--ignore-missing', 'a memory that does not exist (404) counts as deleted')
     .addHelpText(

@@ -2,6 +2,8 @@ import type { Command, Option } from 'commander';
 import { UsageError } from '../api/errors.js';
 import type { Context } from '../cli/context.js';
 import { HELP_TOPICS } from '../cli/help.js';
+import { COLOR_MODES } from '../io/streams.js';
+import { OUTPUT_FORMATS } from '../output/format.js';
 
 /** Options whose value is a path: complete file names. */
 const PATH_FLAGS = new Set(['--file', '--api-key-file', '--data', '--out', '--jsonl']);
@@ -29,9 +31,9 @@ export function completionTable(root: Command): Node[] {
       const v = o.argChoices ? [...o.argChoices] : o.long && PATH_FLAGS.has(o.long) ? 'FILE' : undefined;
       if (v) for (const f of flagsOf(o)) values.set(f, v);
     }
-    values.set('--output', ['table', 'json', 'ndjson']);
-    values.set('-o', ['table', 'json', 'ndjson']);
-    values.set('--color', ['auto', 'always', 'never']);
+    values.set('--output', [...OUTPUT_FORMATS]);
+    values.set('-o', [...OUTPUT_FORMATS]);
+    values.set('--color', [...COLOR_MODES]);
     let subs = cmd.commands.filter((c) => !(c as Command & { _hidden?: boolean })._hidden).map((c) => c.name());
     // `engram help <TAB>`: the topics, then the commands it can explain.
     if (path.length === 1 && path[0] === 'help') subs = [...Object.keys(HELP_TOPICS), ...root.commands.map((c) => c.name()).filter((n) => n !== 'help')];

@@ -1,4 +1,4 @@
-import type { ListRequest, TopicFilter } from '../api/types.js';
+import { RETRIEVAL_TYPES, type ListRequest, type RetrievalType, type TopicFilter } from '../api/types.js';
 import { HttpProblem } from './http.js';
 import {
   checkPropertyKeys,
@@ -16,8 +16,6 @@ import {
 
 /** Search and list: scope filters, then BM25, a local embedding, their hybrid, or recency. */
 
-export const RETRIEVAL_TYPES = ['hybrid', 'vector', 'bm25', 'fetch'] as const;
-export type RetrievalType = (typeof RETRIEVAL_TYPES)[number];
 
 export interface SearchBody extends Omit<ListRequest, 'limit'> {
   query: string;

@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { access, readFile, readdir, rm } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { tempNamePattern } from '../io/atomic.js';
 import { HttpProblem } from './http.js';
 import { nameUUID } from './ids.js';
 import { obj, str, stringMap, validate, type Schema } from './validate.js';
@@ -444,12 +445,6 @@ export async function loadStore(file: string): Promise<Store> {
   }
 }
 
-/** The temp names src/io/atomic.ts writes next to FILE: `.<name>.<pid>.<hex>.tmp`. */
-function tempPattern(file: string): RegExp {
-  const base = basename(file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`^\\.${base}\\.(\\d+)\\.[0-9a-f]+\\.tmp$`);
-}
-
 function alive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
@@ -463,7 +458,7 @@ function alive(pid: number): boolean {
 /** Remove temp files that a killed emulator left next to FILE (never those of a live process). */
 export async function removeStaleTemps(file: string): Promise<string[]> {
   const dir = dirname(file);
-  const re = tempPattern(file);
+  const re = tempNamePattern(file);
   let names: string[];
   try {
     names = await readdir(dir);

@@ -1,3 +1,5 @@
+import { isRfc3339, ROLES } from '../api/types.js';
+import { isObject } from '../core/json.js';
 import { HttpProblem, type ErrorDetail } from './http.js';
 import { isUUID } from './ids.js';
 
@@ -19,17 +21,11 @@ export type Schema =
   | { kind: 'nullable'; inner: Schema }
   | { kind: 'any' };
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
-
 function jsonType(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'array';
   if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
   return typeof v;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return jsonType(v) === 'object';
 }
 
 /** The JSON type a schema accepts (for `either`), as in an error message. */
@@ -81,7 +77,7 @@ function check(s: Schema, v: unknown, loc: string, out: ErrorDetail[]): void {
         out.push({ location: loc, message: `expected length >= ${s.minLength}`, value: v });
       if (s.enum && !s.enum.includes(v))
         out.push({ location: loc, message: `expected value to be one of "${s.enum.join(', ')}"`, value: v });
-      if (s.format === 'date-time' && !(RFC3339.test(v) && !Number.isNaN(Date.parse(v))))
+      if (s.format === 'date-time' && !isRfc3339(v))
         out.push({ location: loc, message: 'expected string to be RFC 3339 date-time', value: v });
       return;
     case 'integer':
@@ -157,7 +153,7 @@ const toolCall = obj(
 
 const message = obj(
   {
-    role: { kind: 'string', enum: ['user', 'assistant', 'system', 'tool', 'developer'] },
+    role: { kind: 'string', enum: ROLES },
     content: str,
     created_at: dateTime,
     tool_call_id: str,

@@ -1,5 +1,6 @@
 import { UsageError } from '../api/errors.js';
 import {
+  isRfc3339,
   ROLES,
   type ConversationInput,
   type CreateMemoryRequest,
@@ -8,6 +9,7 @@ import {
   type PreExtractedItem,
   type ToolCallInput,
 } from '../api/types.js';
+import { isObject } from '../core/json.js';
 import { parseJsonStrict } from './text.js';
 
 export type InputType = 'string' | 'conversation' | 'pre-extracted';
@@ -40,10 +42,6 @@ function describe(v: unknown): string {
   return `${typeof v} ${String(v)}`;
 }
 
-function isObj(v: unknown): v is Record<string, unknown> {
-  return !!v && typeof v === 'object' && !Array.isArray(v);
-}
-
 function str(s: Shape, v: unknown, path: string, opts: { nonEmpty?: boolean } = {}): string {
   if (typeof v !== 'string') s.fail(path, 'a string', v);
   if (opts.nonEmpty && v.trim() === '') s.fail(path, 'non-empty text');
@@ -52,14 +50,14 @@ function str(s: Shape, v: unknown, path: string, opts: { nonEmpty?: boolean } = 
 
 function rfc3339(s: Shape, v: unknown, path: string): string {
   const t = str(s, v, path);
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(t) || Number.isNaN(Date.parse(t))) {
+  if (!isRfc3339(t)) {
     s.fail(path, 'an RFC 3339 timestamp like 2026-12-03T10:00:00Z', v);
   }
   return t;
 }
 
 /** Keys we forward; others (OpenAI extras such as `refusal`) are dropped with one warning. */
-function known<T extends object>(s: Shape, o: Record<string, unknown>, path: string, keys: readonly string[]): void {
+function known(s: Shape, o: Record<string, unknown>, path: string, keys: readonly string[]): void {
   for (const k of Object.keys(o)) {
     if (!keys.includes(k) && o[k] !== null && o[k] !== undefined) s.warnings.push(`${path}.${k}`);
   }
@@ -73,7 +71,7 @@ function messageContent(s: Shape, v: unknown, path: string): string | undefined 
     return v
       .map((part, i) => {
         if (typeof part === 'string') return part;
-        if (isObj(part) && typeof part.text === 'string') return part.text;
+        if (isObject(part) && typeof part.text === 'string') return part.text;
         return s.fail(`${path}[${i}]`, 'a text part ({"type": "text", "text": …})', part);
       })
       .join('\n');
@@ -82,7 +80,7 @@ function messageContent(s: Shape, v: unknown, path: string): string | undefined 
 }
 
 function toolCall(s: Shape, v: unknown, path: string): ToolCallInput {
-  if (!isObj(v)) s.fail(path, 'a tool call object', v);
+  if (!isObject(v)) s.fail(path, 'a tool call object', v);
   known(s, v, path, ['id', 'type', 'function', 'custom']);
   const id = str(s, v.id, `${path}.id`, { nonEmpty: true });
   const type = v.type ?? (v.custom ? 'custom' : 'function');
@@ -90,19 +88,19 @@ function toolCall(s: Shape, v: unknown, path: string): ToolCallInput {
   const out: ToolCallInput = { id, type };
   if (type === 'function') {
     const f = v.function;
-    if (!isObj(f)) s.fail(`${path}.function`, 'an object with name and arguments', f);
+    if (!isObject(f)) s.fail(`${path}.function`, 'an object with name and arguments', f);
     const args = f.arguments === undefined ? '{}' : typeof f.arguments === 'string' ? f.arguments : JSON.stringify(f.arguments);
     out.function = { name: str(s, f.name, `${path}.function.name`, { nonEmpty: true }), arguments: args };
   } else {
     const c = v.custom;
-    if (!isObj(c)) s.fail(`${path}.custom`, 'an object with name and input', c);
+    if (!isObject(c)) s.fail(`${path}.custom`, 'an object with name and input', c);
     out.custom = { name: str(s, c.name, `${path}.custom.name`, { nonEmpty: true }), input: str(s, c.input ?? '', `${path}.custom.input`) };
   }
   return out;
 }
 
 function message(s: Shape, v: unknown, path: string): MessageInput {
-  if (!isObj(v)) s.fail(path, 'a message object with role and content', v);
+  if (!isObject(v)) s.fail(path, 'a message object with role and content', v);
   known(s, v, path, ['role', 'content', 'created_at', 'tool_call_id', 'name', 'tool_calls']);
   const role = v.role;
   if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) {
@@ -130,7 +128,7 @@ function message(s: Shape, v: unknown, path: string): MessageInput {
 
 function conversation(s: Shape, v: unknown, path: string): ConversationInput {
   const obj = Array.isArray(v) ? { messages: v } : v;
-  if (!isObj(obj)) s.fail(path, 'a conversation: an array of messages or {"messages": […]}', v);
+  if (!isObject(obj)) s.fail(path, 'a conversation: an array of messages or {"messages": […]}', v);
   known(s, obj, path || '$', ['messages', 'metadata', 'created_at', 'updated_at']);
   const p = (k: string) => (path ? `${path}.${k}` : k);
   const msgs = obj.messages;
@@ -140,7 +138,7 @@ function conversation(s: Shape, v: unknown, path: string): ConversationInput {
   if (msgs.length === 0) s.fail(mp, 'at least one message');
   const conv: ConversationInput = { messages: msgs.map((m, i) => message(s, m, `${mp}[${i}]`)) };
   if (obj.metadata !== undefined && obj.metadata !== null) {
-    if (!isObj(obj.metadata)) s.fail(p('metadata'), 'an object', obj.metadata);
+    if (!isObject(obj.metadata)) s.fail(p('metadata'), 'an object', obj.metadata);
     conv.metadata = obj.metadata;
   }
   if (obj.created_at != null) conv.created_at = rfc3339(s, obj.created_at, p('created_at'));
@@ -149,14 +147,14 @@ function conversation(s: Shape, v: unknown, path: string): ConversationInput {
 }
 
 function items(s: Shape, v: unknown, path: string): PreExtractedItem[] {
-  const list = isObj(v) ? v.items : v;
-  const lp = isObj(v) ? (path ? `${path}.items` : 'items') : path;
-  if (isObj(v)) known(s, v, path || '$', ['items']);
+  const list = isObject(v) ? v.items : v;
+  const lp = isObject(v) ? (path ? `${path}.items` : 'items') : path;
+  if (isObject(v)) known(s, v, path || '$', ['items']);
   if (!Array.isArray(list)) s.fail(lp, 'an array of {"content", "topic"} items', list);
   if (list.length === 0) s.fail(lp, 'at least one item');
   return list.map((it, i) => {
     const ip = `${lp}[${i}]`;
-    if (!isObj(it)) s.fail(ip, 'an object with content and topic', it);
+    if (!isObject(it)) s.fail(ip, 'an object with content and topic', it);
     known(s, it, ip, ['content', 'topic']);
     return { content: str(s, it.content, `${ip}.content`, { nonEmpty: true }), topic: str(s, it.topic, `${ip}.topic`, { nonEmpty: true }) };
   });
@@ -169,7 +167,7 @@ function stringContent(s: Shape, v: unknown, path: string): string[] {
 }
 
 function input(s: Shape, v: unknown, path: string): Input {
-  if (!isObj(v)) s.fail(path, 'an object with one of string, conversation, pre_extracted', v);
+  if (!isObject(v)) s.fail(path, 'an object with one of string, conversation, pre_extracted', v);
   const kinds = ['string', 'conversation', 'pre_extracted'].filter((k) => v[k] !== undefined && v[k] !== null);
   if (kinds.length !== 1) s.fail(path, `exactly one of string, conversation, pre_extracted (found ${kinds.length})`);
   known(s, v, path, ['string', 'conversation', 'pre_extracted']);
@@ -177,7 +175,7 @@ function input(s: Shape, v: unknown, path: string): Input {
   if (k === 'conversation') return { conversation: conversation(s, v.conversation, `${path}.conversation`) };
   if (k === 'pre_extracted') return { pre_extracted: { items: items(s, v.pre_extracted, `${path}.pre_extracted`) } };
   const sv = v.string;
-  if (!isObj(sv)) s.fail(`${path}.string`, 'an object {"content": [strings]}', sv);
+  if (!isObject(sv)) s.fail(`${path}.string`, 'an object {"content": [strings]}', sv);
   known(s, sv, `${path}.string`, ['content', 'created_at', 'updated_at']);
   const out: { content: string[]; created_at?: string; updated_at?: string } = {
     content: stringContent(s, sv.content, `${path}.string.content`),
@@ -194,7 +192,7 @@ function requestBody(s: Shape, v: Record<string, unknown>): Reading {
   if (v.group != null) body.group = str(s, v.group, 'group', { nonEmpty: true });
   if (v.root != null) body.root = str(s, v.root, 'root', { nonEmpty: true });
   if (v.properties != null) {
-    if (!isObj(v.properties)) s.fail('properties', 'an object of string values', v.properties);
+    if (!isObject(v.properties)) s.fail('properties', 'an object of string values', v.properties);
     // Built with defined (not assigned) keys, so a key such as `__proto__` is kept, not swallowed.
     body.properties = Object.fromEntries(Object.entries(v.properties).map(([k, val]) => [k, str(s, val, `properties.${k}`)]));
   }
@@ -223,12 +221,13 @@ export function readContent(
     return r;
   };
   if (text.trim() === '') throw new UsageError(`${source} is empty`, 'give some content to add');
+  const looksJson = /^\s*[[{]/.test(text);
   if (opts.topic !== undefined) {
     if (opts.type !== undefined && opts.type !== 'pre-extracted') {
       throw new UsageError(`--topic only goes with plain text (pre-extracted items), not --type ${opts.type}`);
     }
     // A JSON file with --topic would become memories made of raw JSON text.
-    if (/^\s*[[{]/.test(text) && opts.type === undefined) {
+    if (looksJson && opts.type === undefined) {
       throw new UsageError(
         `${source} is JSON, but --topic turns lines of plain text into items`,
         'drop --topic (give each item its own "topic" in the JSON), or pass --type pre-extracted to keep the lines as text',
@@ -237,7 +236,6 @@ export function readContent(
     const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
     return { input: { pre_extracted: { items: lines.map((content) => ({ content, topic: opts.topic! })) } }, kind: 'text lines' };
   }
-  const looksJson = /^\s*[[{]/.test(text);
   if (opts.type === 'string' || (!looksJson && opts.type === undefined)) {
     return { input: { string: { content: [text.replace(/\r\n/g, '\n').trim()] } }, kind: 'plain text' };
   }
@@ -247,7 +245,7 @@ export function readContent(
   const v = parseJsonStrict(text, source);
   if (opts.type === 'conversation') return finish({ input: { conversation: conversation(s, v, '') }, kind: 'conversation' });
   if (opts.type === 'pre-extracted') return finish({ input: { pre_extracted: { items: items(s, v, '') } }, kind: 'pre-extracted' });
-  if (isObj(v)) {
+  if (isObject(v)) {
     if ('input' in v) return finish(requestBody(s, v));
     if ('messages' in v) return finish({ input: { conversation: conversation(s, v, '') }, kind: 'conversation' });
     if ('items' in v) return finish({ input: { pre_extracted: { items: items(s, v, '') } }, kind: 'pre-extracted' });
@@ -256,8 +254,8 @@ export function readContent(
   if (Array.isArray(v)) {
     if (v.length === 0) s.fail('', 'at least one message or item', v);
     const first = v[0];
-    if (isObj(first) && 'role' in first) return finish({ input: { conversation: conversation(s, v, '') }, kind: 'conversation' });
-    if (isObj(first) && 'topic' in first) return finish({ input: { pre_extracted: { items: items(s, v, '') } }, kind: 'pre-extracted' });
+    if (isObject(first) && 'role' in first) return finish({ input: { conversation: conversation(s, v, '') }, kind: 'conversation' });
+    if (isObject(first) && 'topic' in first) return finish({ input: { pre_extracted: { items: items(s, v, '') } }, kind: 'pre-extracted' });
     if (typeof first === 'string') return { input: { string: { content: stringContent(s, v, '') } }, kind: 'plain text' };
     s.fail('[0]', 'a message (with "role"), an item (with "content" and "topic") or a string', first);
   }

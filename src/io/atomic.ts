@@ -26,6 +26,12 @@ function tempName(file: string): string {
   return join(dirname(file), `.${basename(file)}.${process.pid}.${unique}.tmp`);
 }
 
+/** The names tempName gives FILE's temp files; group 1 is the writer's pid (to tell a dead writer's leftovers). */
+export function tempNamePattern(file: string): RegExp {
+  const base = basename(file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^\\.${base}\\.(\\d+)\\.[0-9a-f]+\\.tmp$`);
+}
+
 async function syncDir(dir: string): Promise<void> {
   try {
     const d = await open(dir, 'r');

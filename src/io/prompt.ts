@@ -18,7 +18,7 @@ function requireTTY(io: IOStreams, o: PromptOptions): void {
 }
 
 /** One line from stdin (without its line break); `undefined` at end of input. */
-function readLine(stdin: Readable, signal?: AbortSignal, echo?: (s: string) => void): Promise<string | undefined> {
+function readLine(stdin: Readable, signal?: AbortSignal): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
     let buf = '';
     const cleanup = () => {
@@ -50,7 +50,6 @@ function readLine(stdin: Readable, signal?: AbortSignal, echo?: (s: string) => v
           continue;
         }
         buf += ch;
-        echo?.(ch);
       }
     };
     const onEnd = () => {

@@ -1,7 +1,8 @@
 import type { Readable, Writable } from 'node:stream';
 import { isatty } from 'node:tty';
 
-export type ColorMode = 'auto' | 'always' | 'never';
+export const COLOR_MODES = ['auto', 'always', 'never'] as const;
+export type ColorMode = (typeof COLOR_MODES)[number];
 
 /**
  * The only door to the terminal. Commands write through this; tests build one over

@@ -1,11 +1,13 @@
 import { UsageError } from '../api/errors.js';
 
 export type OutputFormat = 'table' | 'plain' | 'json' | 'ndjson';
+/** What -o accepts (`plain` is not chosen, it is what a table becomes in a pipe). */
+export const OUTPUT_FORMATS: readonly string[] = ['table', 'json', 'ndjson'];
 
 /** `-o table|json|ndjson` and `--json`; by default table on a TTY, the plain human layout otherwise. */
 export function resolveFormat(output: string | undefined, json: boolean | undefined, stdoutTTY: boolean): OutputFormat {
-  if (output !== undefined && !['table', 'json', 'ndjson'].includes(output)) {
-    throw new UsageError(`invalid --output ${JSON.stringify(output)}`, 'use one of: table, json, ndjson');
+  if (output !== undefined && !OUTPUT_FORMATS.includes(output)) {
+    throw new UsageError(`invalid --output ${JSON.stringify(output)}`, `use one of: ${OUTPUT_FORMATS.join(', ')}`);
   }
   if (json && output !== undefined && output !== 'json') {
     throw new UsageError(`--json conflicts with --output ${output}`, 'give one of them');

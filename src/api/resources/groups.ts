@@ -1,10 +1,11 @@
 import type { EngramClient } from '../client.js';
+import { isObject } from '../../core/json.js';
 import { MalformedResponseError } from '../errors.js';
 import type { Group } from '../types.js';
 
 /** `{groups: [...]}` (`null` = none) of objects with a name; anything else is malformed and retried. */
 function checkGroups(d: unknown, status: number): Group[] {
-  const o = d && typeof d === 'object' && !Array.isArray(d) ? (d as Record<string, unknown>) : undefined;
+  const o = isObject(d) ? d : undefined;
   if (!o || !('groups' in o) || (o.groups !== null && !Array.isArray(o.groups))) {
     throw new MalformedResponseError('group list response has no "groups" list', status);
   }

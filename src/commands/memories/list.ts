@@ -11,7 +11,6 @@ export interface ListOptions extends ScopeFlags {
 export async function memoriesList(ctx: Context, o: ListOptions): Promise<number> {
   const limit = o.limit === undefined ? 20 : parseIntInRange(o.limit, '--limit', 1, API_CEILING);
   const body = { ...filterBody(o), limit };
-  ctx.format();
   const client = await ctx.client();
   const list = await client.memories.list(body);
   await printMemories(ctx, list, 'list');

@@ -1,5 +1,5 @@
 import { UsageError } from '../../api/errors.js';
-import type { MemoryList, SearchRequest } from '../../api/types.js';
+import { RETRIEVAL_TYPES, type MemoryList, type RetrievalType, type SearchRequest } from '../../api/types.js';
 import type { Context } from '../../cli/context.js';
 import { parseIntInRange } from '../../cli/flags.js';
 import { jsonDocument, ndjsonLine } from '../../output/format.js';
@@ -7,7 +7,6 @@ import { listColumns, searchColumns } from '../../output/memories.js';
 import { renderTable } from '../../output/table.js';
 import { filterBody, type ScopeFlags } from './scope.js';
 
-export const RETRIEVAL_TYPES = ['hybrid', 'vector', 'bm25', 'fetch'] as const;
 /** The API's ceiling for one search or list; there is no pagination. */
 export const API_CEILING = 100;
 
@@ -34,8 +33,7 @@ export async function memoriesSearch(ctx: Context, query: string, o: SearchOptio
     throw new UsageError(`invalid --type ${JSON.stringify(type)}`, `use one of: ${RETRIEVAL_TYPES.join(', ')}`);
   }
   const limit = o.limit === undefined ? 10 : parseIntInRange(o.limit, '--limit', 1, API_CEILING);
-  const body: SearchRequest = { query, ...filterBody(o), retrieval_config: { retrieval_type: type as NonNullable<SearchRequest['retrieval_config']>['retrieval_type'], limit } };
-  ctx.format();
+  const body: SearchRequest = { query, ...filterBody(o), retrieval_config: { retrieval_type: type as RetrievalType, limit } };
   const client = await ctx.client();
   const list = await client.memories.search(body);
   await printMemories(ctx, list, 'search');
