@@ -53,7 +53,8 @@ export function makeProgram(deps: Deps, run: (action: Action, globals: GlobalOpt
       writeOut: (s) => void io.stdout.write(s),
       writeErr: (s) => void io.stderr.write(s),
       // Usage errors quote arguments, which may come from server data (xargs): neutralise escapes.
-      outputError: (s, write) => write(sanitize(s, { keepNewlines: true })),
+      // One line, the problem then the fix: commander puts its suggestion on a line of its own.
+      outputError: (s, write) => write(sanitize(s, { keepNewlines: true }).replace(/\n\(Did you mean (.+)\?\)\n$/, '; did you mean $1?\n')),
     })
     .exitOverride()
     .option('--profile <name>', 'config profile to use (env ENGRAM_PROFILE)')

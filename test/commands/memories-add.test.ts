@@ -7,7 +7,7 @@ import { cli, closedPortUrl, KEY } from '../helpers/cli.js';
 import { useEmulator } from '../helpers/emulator.js';
 
 const emu = useEmulator({ runTimeMs: 2000 });
-const run = (argv: string[], o: Parameters<typeof cli>[1] = {}) => cli(argv, { env: emu.env, clock: emu.clock, ...o });
+const run = emu.run;
 const example = (name: string) => join(__dirname, '..', '..', 'examples', name);
 const tmp = mkdtempSync(join(tmpdir(), 'engram-add-'));
 const file = (name: string, content: string | Buffer) => {

@@ -4,11 +4,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Group } from '../../src/api/types.js';
 import { planExport } from '../../src/commands/memories/export.js';
-import { cli } from '../helpers/cli.js';
 import { useEmulator } from '../helpers/emulator.js';
 
 const emu = useEmulator({ runTimeMs: 2000 });
-const run = (argv: string[], o: Parameters<typeof cli>[1] = {}) => cli(argv, { env: emu.env, clock: emu.clock, ...o });
+const run = emu.run;
 let n = 0;
 const uniqueUser = (p: string) => `${p}-${++n}`;
 const dir = () => mkdtempSync(join(tmpdir(), 'engram-export-'));
@@ -179,11 +178,7 @@ describe('engram memories export: atomic --out', () => {
   });
 
   it('an unwritable destination fails before any request', async () => {
-    const before = emu.emu.stats().requests;
-    const r = await run(['memories', 'export', '--user-id', 'x', '--out', '/nonexistent-dir/x.jsonl']);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/cannot write --out .*no such directory/);
-    expect(emu.emu.stats().requests).toBe(before);
+    await emu.refused(['memories', 'export', '--user-id', 'x', '--out', '/nonexistent-dir/x.jsonl'], /cannot write --out .*no such directory/);
   });
 });
 
@@ -227,7 +222,7 @@ describe('engram memories export: a 200 that is not a memory list', () => {
     const out = join(dir, 'backup.jsonl');
     writeFileSync(out, '{"id":"keep-me"}\n');
     await emu.control('/_emulator/faults', { path: '/v1/memories/list', count: 1000, action: 'respond', status: 200, body });
-    const r = await cli(['memories', 'export', '--user-id', 'alice', '--out', out], { env: emu.env, clock: emu.clock });
+    const r = await run(['memories', 'export', '--user-id', 'alice', '--out', out]);
     await emu.control('/_emulator/faults', undefined, 'DELETE'); // open-ended on purpose
     expect(r.code).toBe(7);
     expect(readFileSync(out, 'utf8')).toBe('{"id":"keep-me"}\n');
@@ -236,12 +231,12 @@ describe('engram memories export: a 200 that is not a memory list', () => {
 
   it('memories list and groups list do not take a wrong shape for "nothing"', async () => {
     await emu.control('/_emulator/faults', { path: '/v1/memories/list', count: 1000, action: 'respond', status: 200, body: {} });
-    const list = await cli(['memories', 'list', '--user-id', 'alice'], { env: emu.env, clock: emu.clock });
+    const list = await run(['memories', 'list', '--user-id', 'alice']);
     await emu.control('/_emulator/faults', undefined, 'DELETE');
     expect(list.code).toBe(7);
     expect(list.stderr).toMatch(/memory list response has no "memories"/);
     await emu.control('/_emulator/faults', { path: '/v1/groups', count: 1000, action: 'respond', status: 200, body: [1, 2] });
-    const groups = await cli(['groups', 'list'], { env: emu.env, clock: emu.clock });
+    const groups = await run(['groups', 'list']);
     await emu.control('/_emulator/faults', undefined, 'DELETE');
     expect(groups.code).toBe(7);
   });

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { cli } from '../helpers/cli.js';
 import { useEmulator } from '../helpers/emulator.js';
 
 const emu = useEmulator({ runTimeMs: 2000 });
-const run = (argv: string[], o: Parameters<typeof cli>[1] = {}) => cli(argv, { env: emu.env, clock: emu.clock, ...o });
+const run = emu.run;
 const ESC = /\u001b/;
 const plain = (t: string) => t.replace(/\u001b\[[0-9;]*m/g, '');
 let n = 0;
@@ -75,7 +74,6 @@ describe('engram memories search', () => {
   });
 
   it('bad flags: exit 2, nothing sent', async () => {
-    const before = emu.emu.stats().requests;
     for (const argv of [
       ['memories', 'search', 'x', '--limit', '0'],
       ['memories', 'search', 'x', '--limit', '101'],
@@ -84,11 +82,8 @@ describe('engram memories search', () => {
       ['memories', 'search', 'x', '--property', 'novalue'],
       ['memories', 'search', 'x', '--topic', ''],
     ]) {
-      const r = await run(argv);
-      expect(r.code, argv.join(' ')).toBe(2);
-      expect(r.stdout).toBe('');
+      await emu.refused(argv);
     }
-    expect(emu.emu.stats().requests).toBe(before);
   });
 
   it('API rejections map to exit codes: unknown user 6, missing user_id 6', async () => {
@@ -181,11 +176,7 @@ describe('engram memories delete', () => {
   it('not on a TTY: refuses without --yes (exit 2, nothing sent)', async () => {
     const user = uniqueUser('del');
     const [m] = await seed(user, ['Delete me.']);
-    const before = emu.emu.stats().requests;
-    const r = await run(['memories', 'delete', m!.id, '--user-id', user]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/refusing to delete .* without confirmation.*pass --yes/);
-    expect(emu.emu.stats().requests).toBe(before);
+    await emu.refused(['memories', 'delete', m!.id, '--user-id', user], /refusing to delete .* without confirmation.*pass --yes/);
   });
 
   it('--yes deletes (204), a second delete is 404 → 5, --ignore-missing makes it 0', async () => {
@@ -261,7 +252,7 @@ describe('tables on a terminal too narrow for them', () => {
   it('fall back to one record per row, every line within the width', async () => {
     await emu.addRaw({ input: { pre_extracted: { items: [{ content: 'A fairly long memory about the user who likes green tea in the morning.', topic: 'UserKnowledge' }] } }, user_id: 'narrow-term' });
     emu.clock.advance(3000);
-    const r = await cli(['memories', 'list', '--user-id', 'narrow-term'], { env: emu.env, clock: emu.clock, tty: true, columns: 30 });
+    const r = await run(['memories', 'list', '--user-id', 'narrow-term'], { tty: true, columns: 30 });
     expect(r.code).toBe(0);
     const plain = r.stdout.replace(/\u001b\[[0-9;]*m/g, '');
     for (const line of plain.split('\n')) expect([...line].length, line).toBeLessThanOrEqual(30);

@@ -9,7 +9,7 @@ const add = (content: string[], user = 'alice') => emu.addRaw({ input: { string:
 describe('engram runs get', () => {
   it('shows a running run as JSON with the stable shape and hints at runs wait', async () => {
     const id = await add(['I like green tea.']);
-    const r = await cli(['runs', 'get', id, '--json'], { env: emu.env, clock: emu.clock });
+    const r = await emu.run(['runs', 'get', id, '--json']);
     expect(r.code).toBe(0);
     const run = JSON.parse(r.stdout);
     expect(run.run_id).toBe(id);
@@ -25,7 +25,7 @@ describe('engram runs get', () => {
     const failed = await emu.addRaw({ input: { conversation: { messages: [{ role: 'assistant', content: 'Hi!' }] } }, user_id: 'alice' });
     await emu.control(`/_emulator/runs/${running}`, { status: 'running' });
     emu.clock.advance(5000);
-    const r = await cli(['runs', 'get', running, completed, failed, '--json'], { env: emu.env, clock: emu.clock });
+    const r = await emu.run(['runs', 'get', running, completed, failed, '--json']);
     expect(r.code).toBe(0);
     const runs = JSON.parse(r.stdout) as Array<Record<string, unknown>>;
     expect(runs.map((x) => x.run_id)).toEqual([running, completed, failed]);
@@ -40,7 +40,7 @@ describe('engram runs get', () => {
   it('renders the run detail on a TTY, with colour and relative times', async () => {
     const id = await add(['Likes jazz. Plays piano.']);
     emu.clock.advance(3000);
-    const r = await cli(['runs', 'get', id], { env: emu.env, clock: emu.clock, tty: true });
+    const r = await emu.run(['runs', 'get', id], { tty: true });
     expect(r.code).toBe(0);
     for (const label of ['Run ID', 'Status', 'Input type', 'User', 'Group ID', 'Starting step', 'Created', 'Updated', 'Duration', 'Operations']) {
       expect(r.stdout).toContain(label);
@@ -54,7 +54,7 @@ describe('engram runs get', () => {
   it('prints key: value lines with no escape byte when piped', async () => {
     const id = await add(['Owns a cat.']);
     emu.clock.advance(3000);
-    const r = await cli(['runs', 'get', id], { env: emu.env, clock: emu.clock });
+    const r = await emu.run(['runs', 'get', id]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^run_id: ${id}$`, 'm'));
     expect(r.stdout).toMatch(/^status: completed$/m);
@@ -68,7 +68,7 @@ describe('engram runs get', () => {
   it('ndjson: one object per line', async () => {
     const a = await add(['One.']);
     const b = await add(['Two.']);
-    const r = await cli(['runs', 'get', a, b, '-o', 'ndjson'], { env: emu.env, clock: emu.clock });
+    const r = await emu.run(['runs', 'get', a, b, '-o', 'ndjson']);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.run_id).sort()).toEqual([a, b].sort());
   });
@@ -80,7 +80,7 @@ describe('engram runs get', () => {
     const running = await add(['Running.']);
     await emu.control(`/_emulator/runs/${running}`, { status: 'running' });
     emu.clock.advance(3000);
-    const code = async (id: string) => (await cli(['runs', 'get', id, '--exit-status', '-q'], { env: emu.env, clock: emu.clock })).code;
+    const code = async (id: string) => (await emu.run(['runs', 'get', id, '--exit-status', '-q'])).code;
     expect(await code(done)).toBe(0);
     expect(await code(failed)).toBe(3);
     expect(await code(running)).toBe(124);
@@ -89,10 +89,10 @@ describe('engram runs get', () => {
   it('unknown run: exit 5; another project\'s run: exit 4; no key: exit 4', async () => {
     const id = await add(['Mine.']);
     const other = await emu.addRaw({ input: { string: { content: ['Theirs.'] } }, user_id: 'bob' }, 'eng_other_project_key');
-    const missing = await cli(['runs', 'get', '019e8742-5a4d-7698-88a5-f714efe876d1'], { env: emu.env, clock: emu.clock });
+    const missing = await emu.run(['runs', 'get', '019e8742-5a4d-7698-88a5-f714efe876d1']);
     expect(missing.code).toBe(5);
     expect(missing.stderr).toMatch(/^error: 404/m);
-    const forbidden = await cli(['runs', 'get', other], { env: emu.env, clock: emu.clock });
+    const forbidden = await emu.run(['runs', 'get', other]);
     expect(forbidden.code).toBe(4);
     const nokey = await cli(['runs', 'get', id], { env: { ENGRAM_BASE_URL: emu.env.ENGRAM_BASE_URL }, clock: emu.clock });
     expect(nokey.code).toBe(4);
@@ -103,14 +103,14 @@ describe('engram runs get', () => {
   it('with several ids, reports each missing one and exits with the worst code', async () => {
     const id = await add(['Here.']);
     const unknown = '019e8742-5a4d-7698-88a5-f714efe876d1';
-    const r = await cli(['runs', 'get', id, unknown, '--json'], { env: emu.env, clock: emu.clock });
+    const r = await emu.run(['runs', 'get', id, unknown, '--json']);
     expect(r.code).toBe(5);
     expect(JSON.parse(r.stdout).map((x: { run_id: string }) => x.run_id)).toEqual([id]);
     expect(r.stderr).toContain(`run ${unknown}: 404`);
   });
 
   it('several ids, none found: an empty JSON array (jq always gets a document), exit 5', async () => {
-    const r = await cli(['runs', 'get', '019e8742-5a4d-7698-88a5-f714efe876d1', '019e8742-5a4d-7698-88a5-f714efe876d2', '--json'], { env: emu.env, clock: emu.clock });
+    const r = await emu.run(['runs', 'get', '019e8742-5a4d-7698-88a5-f714efe876d1', '019e8742-5a4d-7698-88a5-f714efe876d2', '--json']);
     expect(r.code).toBe(5);
     expect(JSON.parse(r.stdout)).toEqual([]);
   });
@@ -118,7 +118,7 @@ describe('engram runs get', () => {
   it('refuses bad ids before sending anything', async () => {
     const before = emu.emu.stats().requests;
     for (const bad of ['', '..', 'abc def', 'x\u0007']) {
-      const r = await cli(['runs', 'get', bad], { env: emu.env, clock: emu.clock });
+      const r = await emu.run(['runs', 'get', bad]);
       expect(r.code).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
     }
@@ -126,7 +126,7 @@ describe('engram runs get', () => {
   });
 
   it('percent-encodes ids so they stay one path segment', async () => {
-    const r = await cli(['runs', 'get', '../memories', '--debug'], { env: emu.env, clock: emu.clock });
+    const r = await emu.run(['runs', 'get', '../memories', '--debug']);
     expect([5, 6]).toContain(r.code); // the emulator, like the real API, rejects a non-UUID id
     expect(r.stderr).toContain('/v1/runs/..%2Fmemories');
   });
@@ -138,7 +138,7 @@ describe('engram runs get', () => {
       ['runs', 'get', 'missing-run', '--debug'],
       ['runs', 'get', id, '--debug', '--base-url', await closedPortUrl()],
     ]) {
-      const r = await cli(argv, { env: emu.env, clock: emu.clock, tty: true });
+      const r = await emu.run(argv, { tty: true });
       expect(r.stderr).toContain('Bearer [REDACTED]');
       expect(r.stdout + r.stderr).not.toContain(KEY);
       expect(r.stdout + r.stderr).not.toContain(KEY.slice(4));

@@ -7,7 +7,7 @@ import { useEmulator } from '../helpers/emulator.js';
 // every one ends in a clear error or a retry (per the wait engine), never a crash or a hang.
 
 const emu = useEmulator({ runTimeMs: 2000 });
-const run = (argv: string[], o: Parameters<typeof cli>[1] = {}) => cli(argv, { env: emu.env, clock: emu.clock, ...o });
+const run = emu.run;
 const add = (user = 'faults') => emu.addRaw({ input: { string: { content: ['A fact. Another fact.'] } }, user_id: user });
 const fault = (spec: Record<string, unknown>) => emu.control('/_emulator/faults', spec);
 const HTML = '<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><center>nginx</center></body></html>';

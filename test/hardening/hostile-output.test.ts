@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
-import { cli, type CliResult } from '../helpers/cli.js';
+import type { CliResult } from '../helpers/cli.js';
 import { useEmulator } from '../helpers/emulator.js';
 
 // A server (or whoever wrote the data it serves) must not be able to drive the user's
@@ -9,7 +9,7 @@ import { useEmulator } from '../helpers/emulator.js';
 // output stays exact, valid UTF-8.
 
 const emu = useEmulator({ runTimeMs: 2000 });
-const run = (argv: string[], o: Parameters<typeof cli>[1] = {}) => cli(argv, { env: emu.env, clock: emu.clock, ...o });
+const run = emu.run;
 
 /** Emoji, CJK, RTL, controls, ANSI (SGR, clear screen), OSC (window title), C1 CSI, bidi override, a lone surrogate. */
 const HOSTILE =

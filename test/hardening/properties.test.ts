@@ -8,7 +8,6 @@ import { parseDuration, parseIntInRange, parseProperties, validateId } from '../
 import { applyScopeFlags } from '../../src/commands/memories/add.js';
 import { readContent, type InputType } from '../../src/input/content.js';
 import { decodeInput, invalidUtf8Offset, jsonSyntaxError, lineCol, parseJsonStrict } from '../../src/input/text.js';
-import { cli } from '../helpers/cli.js';
 import { useEmulator } from '../helpers/emulator.js';
 import { KEY } from '../helpers/cli.js';
 
@@ -232,7 +231,7 @@ describe('readContent → the emulator: a request it accepts, or a UsageError', 
     await fc.assert(
       fc.asyncProperty(fc.oneof(fileText.map((t) => Buffer.from(t, 'utf8')), fc.uint8Array({ maxLength: 80 }).map((b) => Buffer.from(b))), async (bytes) => {
         const before = emu.emu.stats().requests;
-        const r = await cli(['memories', 'add', '--file', '-', '--user-id', 'prop-cli', '-q'], { env: emu.env, clock: emu.clock, stdin: bytes });
+        const r = await emu.run(['memories', 'add', '--file', '-', '--user-id', 'prop-cli', '-q'], { stdin: bytes });
         expect(r.code, r.stderr).toBeOneOf([0, 2, 6]);
         expect(r.stderr).not.toMatch(/\n\s+at /);
         if (r.code === 2) {

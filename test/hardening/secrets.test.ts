@@ -222,11 +222,8 @@ describe('plain http only to loopback', () => {
     ['http://127.0.0.1@evil.test', 'evil.test'],
     ['http://0.0.0.0:4680', '0.0.0.0:4680'],
   ])('%s is refused before any request (no DNS, nothing sent)', async (url, host) => {
-    const before = emu.emu.stats().requests;
-    const r = await cli(['runs', 'get', 'x'], { env: { ...emu.env, ENGRAM_BASE_URL: url }, clock: emu.clock });
-    expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`error: refusing to send the API key over plain http to ${host}; use https://, or pass --insecure if you really mean it\n`);
-    expect(emu.emu.stats().requests).toBe(before);
+    const err = await emu.refused(['runs', 'get', 'x'], /^error: refusing/, { env: { ...emu.env, ENGRAM_BASE_URL: url } });
+    expect(err).toBe(`error: refusing to send the API key over plain http to ${host}; use https://, or pass --insecure if you really mean it\n`);
   });
 
   it('loopback spellings are allowed (127.x, localhost, [::1], 127.1)', async () => {
@@ -235,7 +232,7 @@ describe('plain http only to loopback', () => {
       const r = await cli(['groups', 'list', '--json'], { env: { ...emu.env, ENGRAM_BASE_URL: url }, clock: emu.clock });
       expect(r.code, `${url}: ${r.stderr}`).toBe(0);
     }
-    const v6 = await cli(['groups', 'list', '--base-url', 'http://[::1]:1'], { env: emu.env, clock: emu.clock });
+    const v6 = await emu.run(['groups', 'list', '--base-url', 'http://[::1]:1']);
     expect(v6.code).toBe(7); // allowed: it tried to connect
   });
 

@@ -1,7 +1,7 @@
-import { afterAll, afterEach, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { FakeClock } from '../../src/core/fake-clock.js';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
-import { KEY } from './cli.js';
+import { cli, KEY, type CliResult, type RunOptions } from './cli.js';
 
 export interface Fixture {
   emu: Emulator;
@@ -12,6 +12,13 @@ export interface Fixture {
   control(path: string, body?: unknown, method?: string): Promise<unknown>;
   /** Add through the API directly (not the CLI) and return the run id. */
   addRaw(body: unknown, key?: string): Promise<string>;
+  /** The real CLI in-process against this emulator, on its clock (`o.env` replaces the env). */
+  run(argv: string[], o?: RunOptions): Promise<CliResult>;
+  /**
+   * Run argv and check the bad-input contract: exit 2, nothing on stdout, one line on stderr
+   * matching `message` (no stack trace), and not a single request at the emulator. Returns stderr.
+   */
+  refused(argv: string[], message?: RegExp, o?: RunOptions): Promise<string>;
 }
 
 /**
@@ -20,6 +27,18 @@ export interface Fixture {
  */
 export function useEmulator(opts: { runTimeMs?: number } = {}): Fixture {
   const f = {} as Fixture;
+  f.run = (argv, o = {}) => cli(argv, { env: f.env, clock: f.clock, ...o });
+  f.refused = async (argv, message = /^error: /, o = {}) => {
+    const before = f.emu.stats().requests;
+    const r = await f.run(argv, o);
+    expect(r.code, `${argv.join(' ')}\n${r.stderr}`).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trimEnd().split('\n'), r.stderr).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(f.emu.stats().requests, 'nothing was sent').toBe(before);
+    return r.stderr;
+  };
   beforeAll(async () => {
     f.clock = new FakeClock();
     f.emu = await startEmulator({ port: 0, clock: f.clock, runTimeMs: opts.runTimeMs ?? 2000 });
