@@ -3,9 +3,7 @@
 // acknowledged run is checked. Prints a Markdown section: throughput, latency, status codes,
 // lost runs, and the emulator's peak memory (from a child process, so the load generator's own
 // memory does not count). The test suite runs the same driver for a few seconds.
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { bin, fmt, importTs, readRss, root, rssFlags } from './lib.mjs';
+import { fmt, importTs, readRss, root, rssFlags, startEmulatorProcess } from './lib.mjs';
 
 const seconds = Number(process.env.ENGRAM_LOAD_SECONDS ?? 30);
 const clients = Number(process.env.ENGRAM_LOAD_CLIENTS ?? 200);
@@ -14,30 +12,20 @@ const { runLoad, percentile, memoryOf } = await importTs('../test/helpers/load.t
 
 const rssFile = `${root}node_modules/.cache/engram-bench/emulator-load-rss`;
 const flags = rssFlags(rssFile);
-const child = spawn(process.execPath, [...flags.args, bin, 'emulator', '--port', '0', '--run-time', runTime], {
-  cwd: root,
-  env: { ...process.env, ...flags.env },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const url = await new Promise((resolve, reject) => {
-  createInterface({ input: child.stdout }).once('line', (l) => resolve(l.trim()));
-  child.once('exit', (c) => reject(new Error(`emulator exited ${c}`)));
-});
-const idle = await memoryOf(child.pid);
+const emu = await startEmulatorProcess(['--run-time', runTime], { node: flags.args, env: flags.env, stderr: 'inherit' });
+const { url } = emu;
+const idle = await memoryOf(emu.pid);
 
 // Sample the emulator's memory every second while the load runs (to see whether it levels off).
 const samples = [];
 const sampler = setInterval(async () => {
-  const m = await memoryOf(child.pid);
+  const m = await memoryOf(emu.pid);
   if (m) samples.push(m.current);
 }, 1000);
 const r = await runLoad({ url, clients, durationMs: seconds * 1000, settleMs: 30_000 });
 clearInterval(sampler);
 const stats = await (await fetch(`${url}/_emulator/stats`)).json();
-await new Promise((resolve) => {
-  child.once('exit', resolve);
-  child.kill('SIGTERM');
-});
+await emu.stop();
 const peak = readRss(rssFile);
 
 const rate = (xs) => (xs.length ? fmt(xs.reduce((a, b) => a + b, 0) / xs.length) : '?');

@@ -55,15 +55,16 @@ export function run(cmd, args, { env = {}, input, cwd = root } = {}) {
   });
 }
 
-/** Start `engram emulator` as a child on a free port; resolves {url, stop()}. */
-export async function startEmulatorProcess(args = []) {
-  const child = spawn(process.execPath, [bin, 'emulator', '--port', '0', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] });
+/** Start `engram emulator` as a child on a free port (`node` flags and `env` for the child); resolves {url, pid, stop()}. */
+export async function startEmulatorProcess(args = [], { node = [], env = {}, stderr = 'ignore' } = {}) {
+  const child = spawn(process.execPath, [...node, bin, 'emulator', '--port', '0', ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', stderr] });
   const url = await new Promise((resolve, reject) => {
     createInterface({ input: child.stdout }).once('line', (l) => resolve(l.trim()));
     child.once('exit', (c) => reject(new Error(`emulator exited ${c}`)));
   });
   return {
     url,
+    pid: child.pid,
     stop: () => new Promise((r) => (child.exitCode !== null ? r() : (child.once('exit', r), child.kill('SIGTERM')))),
   };
 }
